@@ -1,0 +1,1 @@
+"""pytest plugin for petro (fixtures are added by the emulator)."""

@@ -1,0 +1,2 @@
+//! The local Petro.ai + Petra Security emulator (axum). See issue 4.
+

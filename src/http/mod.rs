@@ -1,0 +1,1 @@
+//! The HTTP client core: no Python here.

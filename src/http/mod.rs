@@ -1,1 +1,23 @@
 //! The HTTP client core: no Python here.
+//!
+//! - [`request`]: a fully prepared request and its options
+//! - [`session`]: pools, cookie jars, sending and redirects
+//! - [`response`]: status, headers, body (whole or streamed)
+//! - [`proxy`], [`tls`], [`redirect`]: the rules requests users rely on
+//! - [`error`]: the one error type
+//! - [`jsonfmt`]: JSON text exactly as Python's `json.dumps` writes it
+
+pub mod error;
+pub mod jsonfmt;
+pub mod proxy;
+pub mod redirect;
+pub mod request;
+pub mod response;
+pub mod session;
+pub mod tls;
+pub mod url_util;
+
+pub use error::{Error, ErrorKind, Result};
+pub use request::{RequestSpec, Timeouts};
+pub use response::{BodyStream, Response, SentRequest};
+pub use session::{Pool, Session};

@@ -3,11 +3,18 @@
 
 use pyo3::prelude::*;
 
+mod client;
 mod emulator;
+mod errors;
+mod json;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<client::PySession>()?;
+    m.add_class::<client::PyRawResponse>()?;
+    m.add_function(wrap_pyfunction!(client::dumps, m)?)?;
+    m.add_function(wrap_pyfunction!(client::loads, m)?)?;
     emulator::register(m)?;
     Ok(())
 }

@@ -1,0 +1,101 @@
+"""petro: reach the Petro.ai and Petra Security data APIs from Python, fast.
+
+A drop-in for ``requests`` (``import petro as r``: same calls, same ``Response``,
+same exception names) on a Rust core (reqwest + tokio) that does connection
+pooling, TLS, redirects and JSON with the GIL released.
+
+Example:
+    >>> import petro as r
+    >>> resp = r.post(url, auth=(app_id, secret_key),
+    ...               json={"type": "petron", "query": {}, "options": {"limit": 10}})
+    >>> rows = resp.json()
+"""
+
+from __future__ import annotations
+
+from ._core import __version__
+from . import exceptions
+from .api import delete, get, head, options, patch, post, put, request
+from .auth import AuthBase, BearerAuth, HTTPBasicAuth, HTTPProxyAuth
+from .exceptions import (
+    AuthenticationError,
+    BadRequestError,
+    ChunkedEncodingError,
+    ConflictError,
+    ConnectionError,
+    ConnectTimeout,
+    ContentDecodingError,
+    HTTPError,
+    InvalidHeader,
+    InvalidJSONError,
+    InvalidSchema,
+    InvalidURL,
+    JSONDecodeError,
+    MissingSchema,
+    NotFoundError,
+    PermissionDeniedError,
+    ProxyError,
+    RateLimitError,
+    ReadTimeout,
+    RequestException,
+    RetryError,
+    ServerError,
+    SSLError,
+    StreamConsumedError,
+    Timeout,
+    TooManyRedirects,
+)
+from .models import PreparedRequest, Response
+from .sessions import DEFAULT_TIMEOUT, Session, session
+from .status_codes import codes
+from .structures import CaseInsensitiveDict
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "AuthBase",
+    "AuthenticationError",
+    "BadRequestError",
+    "BearerAuth",
+    "CaseInsensitiveDict",
+    "ChunkedEncodingError",
+    "ConflictError",
+    "ConnectTimeout",
+    "ConnectionError",
+    "ContentDecodingError",
+    "HTTPBasicAuth",
+    "HTTPError",
+    "HTTPProxyAuth",
+    "InvalidHeader",
+    "InvalidJSONError",
+    "InvalidSchema",
+    "InvalidURL",
+    "JSONDecodeError",
+    "MissingSchema",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PreparedRequest",
+    "ProxyError",
+    "RateLimitError",
+    "ReadTimeout",
+    "RequestException",
+    "Response",
+    "RetryError",
+    "SSLError",
+    "ServerError",
+    "Session",
+    "StreamConsumedError",
+    "Timeout",
+    "TooManyRedirects",
+    "__version__",
+    "codes",
+    "delete",
+    "exceptions",
+    "get",
+    "head",
+    "options",
+    "patch",
+    "post",
+    "put",
+    "request",
+    "session",
+]

@@ -1,0 +1,404 @@
+"""``Session``: connection pooling, defaults and cookies, in requests' shape."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import __version__, _core
+from ._encode import encode_files, encode_params, iter_bytes, to_pairs
+from .auth import BearerAuth, HTTPBasicAuth
+from .cookies import SessionCookies
+from .exceptions import RequestException
+from .models import PreparedRequest, Response
+from .structures import CaseInsensitiveDict
+
+__all__ = ["DEFAULT_TIMEOUT", "Session", "default_headers"]
+
+#: petro's default timeout: 10 s to connect, 300 s between reads. Pass
+#: ``timeout=None`` to wait forever (requests' default).
+DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 300.0)
+
+
+class _Unset:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<default>"
+
+
+_UNSET: Any = _Unset()
+
+
+def default_headers() -> CaseInsensitiveDict:
+    """The headers every session starts with."""
+    return CaseInsensitiveDict(
+        {
+            "User-Agent": f"petro/{__version__}",
+            "Accept-Encoding": "gzip, deflate, br, zstd",
+            "Accept": "*/*",
+            "Connection": "keep-alive",
+        }
+    )
+
+
+def _timeouts(timeout: Any) -> tuple[float | None, float | None]:
+    if timeout is None:
+        return None, None
+    if isinstance(timeout, tuple):
+        if len(timeout) != 2:
+            raise ValueError(
+                f"Invalid timeout {timeout!r}. Pass a (connect, read) timeout tuple, or a single float."
+            )
+        connect, read = timeout
+        return (
+            None if connect is None else float(connect),
+            None if read is None else float(read),
+        )
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise ValueError(
+            f"Timeout value must be an int, float or None, not {type(timeout).__name__}"
+        )
+    return float(timeout), float(timeout)
+
+
+def _auth_header(auth: Any) -> str | None:
+    """The Authorization value for tuple / petro auth objects; None for other callables."""
+    if isinstance(auth, (HTTPBasicAuth, BearerAuth)) and type(auth).__call__ in (
+        HTTPBasicAuth.__call__,
+        BearerAuth.__call__,
+    ):
+        return auth.header_value()
+    if isinstance(auth, (tuple, list)):
+        if len(auth) != 2:
+            raise ValueError("auth must be a (user, password) pair or an auth callable")
+        return HTTPBasicAuth(auth[0], auth[1]).header_value()
+    return None
+
+
+_netrc_cache: dict[str, Any] = {}
+
+
+def _netrc_auth(url: str) -> tuple[str, str] | None:
+    """Credentials for the URL's host from ~/.netrc (or $NETRC), as requests reads them."""
+    paths = [os.environ["NETRC"]] if os.environ.get("NETRC") else ["~/.netrc", "~/_netrc"]
+    for p in paths:
+        path = os.path.expanduser(p)
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            continue
+        import netrc
+
+        cached = _netrc_cache.get(path)
+        if cached is None or cached[0] != mtime:
+            try:
+                cached = (mtime, netrc.netrc(path))
+            except (netrc.NetrcParseError, OSError):
+                return None
+            _netrc_cache[path] = cached
+        host = urlsplit(url).hostname or ""
+        found = cached[1].authenticators(host)
+        if found:
+            login = found[0] or found[1] or ""
+            return login, found[2] or ""
+        return None
+    return None
+
+
+def _merge_cookies(cookies: Any) -> list[tuple[str, str]] | None:
+    if not cookies:
+        return None
+    if isinstance(cookies, Mapping):
+        return [(str(k), str(v)) for k, v in cookies.items()]
+    out = []
+    for c in cookies:  # a CookieJar of http.cookiejar.Cookie
+        name = getattr(c, "name", None)
+        if name is None:
+            name, value = c
+        else:
+            value = c.value
+        out.append((str(name), str(value)))
+    return out
+
+
+class Session:
+    """A requests-compatible session: keep-alive connections, defaults and cookies.
+
+    Safe to share across threads. Use it as a context manager, or call
+    ``close()`` when done.
+
+    Attributes:
+        headers: default headers for every request (case-insensitive dict).
+        auth: default auth, e.g. ``(app_id, secret_key)`` or ``petro.BearerAuth(token)``.
+        params: default query parameters.
+        proxies: default proxies, merged with ``HTTP(S)_PROXY`` / ``NO_PROXY``.
+        verify: True, False, or a CA bundle path.
+        cert: a client certificate path or (cert, key) pair.
+        timeout: default timeout, ``(10, 300)`` unless changed; None waits forever.
+        max_redirects: most redirects to follow (30).
+        trust_env: read proxies, CA bundles and netrc from the environment.
+        credential_headers: extra header names dropped on redirects to another host.
+
+    Example:
+        >>> with petro.Session() as s:
+        ...     s.auth = (app_id, secret_key)
+        ...     rows = s.post(base + "/api/data/query", json={"type": "petron"}).json()
+    """
+
+    __attrs__ = [
+        "headers",
+        "cookies",
+        "auth",
+        "proxies",
+        "hooks",
+        "params",
+        "verify",
+        "cert",
+        "stream",
+        "trust_env",
+        "max_redirects",
+        "timeout",
+    ]
+
+    def __init__(self, *, timeout: Any = DEFAULT_TIMEOUT, _shared_pool: bool = False) -> None:
+        self.headers: CaseInsensitiveDict = default_headers()
+        self.auth: Any = None
+        self.proxies: dict[str, str] = {}
+        self.hooks: dict[str, list[Any]] = {"response": []}
+        self.params: Any = {}
+        self.stream = False
+        self.verify: bool | str = True
+        self.cert: Any = None
+        self.max_redirects = 30
+        self.trust_env = True
+        self.timeout: Any = timeout
+        self.credential_headers: set[str] = set()
+        self._native = _core.Session(_shared_pool)
+        self.cookies = SessionCookies(self._native)
+
+    # -- context management --------------------------------------------------
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the session's idle connections."""
+        self._native.close()
+
+    def __repr__(self) -> str:
+        return f"<petro.Session headers={len(self.headers)} auth={'set' if self.auth else 'none'}>"
+
+    def __getstate__(self) -> dict[str, Any]:
+        raise TypeError("petro.Session cannot be pickled (it holds connections and credentials)")
+
+    # -- the verbs ----------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: Any = None,
+        data: Any = None,
+        headers: Any = None,
+        cookies: Any = None,
+        files: Any = None,
+        auth: Any = None,
+        timeout: Any = _UNSET,
+        allow_redirects: bool = True,
+        proxies: Any = None,
+        hooks: Any = None,
+        stream: bool | None = None,
+        verify: Any = None,
+        cert: Any = None,
+        json: Any = None,
+    ) -> Response:
+        """Send a request and return its ``Response`` (requests' ``Session.request``).
+
+        Args:
+            method: ``"GET"``, ``"POST"``, ...
+            url: the absolute URL.
+            params: query parameters (dict, list of pairs, or str).
+            data: form fields (dict / pairs), or a raw body (str, bytes, file).
+            headers: extra headers; a ``None`` value removes a session header.
+            cookies: cookies for this request only.
+            files: multipart upload: ``{"name": fileobj}`` or ``(filename, fileobj, type)``.
+            auth: ``(user, password)`` for Basic, ``petro.BearerAuth(token)``, or a callable.
+            timeout: seconds, or ``(connect, read)``; None waits forever. Default (10, 300).
+            allow_redirects: follow redirects (credentials dropped on a change of host).
+            proxies: ``{"https": "http://proxy:3128"}``, merged with the environment.
+            stream: leave the body unread until ``iter_content()`` / ``content``.
+            verify: True, False, or a CA bundle path.
+            cert: client certificate path or ``(cert, key)``.
+            json: a JSON-serialisable body (sent as ``application/json``).
+
+        Returns:
+            The ``Response``.
+
+        Raises:
+            ConnectionError, Timeout, TooManyRedirects, InvalidURL, ...: see ``petro.exceptions``.
+        """
+        if not isinstance(method, str):
+            raise TypeError(f"method must be a str, not {type(method).__name__}")
+        if not isinstance(url, str):
+            if isinstance(url, bytes):
+                url = url.decode("utf-8")
+            else:
+                url = str(url)
+
+        # Headers: session defaults, then this call's (None removes).
+        merged = self.headers
+        if headers:
+            merged = merged.copy()
+            for k, v in headers.items():
+                if v is None:
+                    merged.pop(k, None)
+                else:
+                    merged[k] = v
+        pairs = list(merged.items())
+        has_ctype = "content-type" in merged
+
+        # Query string.
+        if self.params:
+            if params is None:
+                params = self.params
+            elif isinstance(params, Mapping) and isinstance(self.params, Mapping):
+                both = {**self.params, **params}
+                params = {k: v for k, v in both.items() if v is not None}
+        if params:
+            enc = encode_params(params)
+            if isinstance(enc, bytes):
+                enc = enc.decode("utf-8")
+            if enc:
+                base, hash_, frag = url.partition("#")
+                url = f"{base}&{enc}" if "?" in base else f"{base}?{enc}"
+                if hash_:
+                    url = f"{url}#{frag}"
+
+        # Body.
+        body: Any = None
+        if files:
+            body, ctype = encode_files(files, data)
+            if not has_ctype:
+                pairs.append(("Content-Type", ctype))
+        elif data is not None and data != {} and data != []:
+            if isinstance(data, (str, bytes)):
+                body = data
+            elif hasattr(data, "read"):
+                body = data.read()
+            elif isinstance(data, (Mapping, list, tuple)):
+                body = encode_params(data)
+                if not has_ctype:
+                    pairs.append(("Content-Type", "application/x-www-form-urlencoded"))
+            elif hasattr(data, "__iter__"):
+                body = iter_bytes(data)
+            else:
+                body = str(data)
+        elif json is not None and not has_ctype:
+            pairs.append(("Content-Type", "application/json"))
+        if json is not None and body is not None:
+            json = None  # requests: data/files win over json
+
+        # Auth: this call's, else the session's, else netrc (never over an explicit header).
+        auth = auth if auth is not None else self.auth
+        prepared: PreparedRequest | None = None
+        trust_env = self.trust_env
+        if auth is not None:
+            value = _auth_header(auth)
+            if value is not None:
+                pairs = [(k, v) for k, v in pairs if k.lower() != "authorization"]
+                pairs.append(("Authorization", value))
+            elif callable(auth):
+                prepared = PreparedRequest(method.upper(), url, CaseInsensitiveDict(pairs), body)
+                if json is not None:
+                    prepared.body = _core.dumps(json)
+                    json = None
+                prepared = auth(prepared) or prepared
+                url = prepared.url or url
+                body = prepared.body
+                pairs = list(prepared.headers.items())
+            else:
+                raise TypeError("auth must be a (user, password) pair or a callable")
+        elif trust_env and "authorization" not in merged:
+            found = _netrc_auth(url)
+            if found is not None:
+                pairs.append(("Authorization", HTTPBasicAuth(*found).header_value()))
+
+        connect, read = _timeouts(self.timeout if timeout is _UNSET else timeout)
+        if proxies is not None or self.proxies:
+            merged_proxies = dict(self.proxies)
+            merged_proxies.update(proxies or {})
+            proxy_pairs = [(str(k), str(v)) for k, v in merged_proxies.items() if v is not None]
+        else:
+            proxy_pairs = None
+        stream = self.stream if stream is None else stream
+        verify = self.verify if verify is None else verify
+        if isinstance(verify, os.PathLike):
+            verify = os.fspath(verify)
+
+        try:
+            raw = self._native.request(
+                method,
+                url,
+                pairs,
+                body,
+                json,
+                connect,
+                read,
+                allow_redirects,
+                self.max_redirects,
+                verify,
+                self.cert if cert is None else cert,
+                proxy_pairs,
+                trust_env,
+                stream,
+                _merge_cookies(cookies),
+                list(self.credential_headers) if self.credential_headers else None,
+            )
+        except RequestException as e:
+            if e.request is None:
+                e.request = prepared or PreparedRequest(method.upper(), url, CaseInsensitiveDict(pairs), body)
+            raise
+        resp = Response._from_raw(raw, prepared)
+        for hook in (hooks or {}).get("response", []) + self.hooks.get("response", []):
+            out = hook(resp)
+            if out is not None:
+                resp = out
+        return resp
+
+    def get(self, url: str, params: Any = None, **kwargs: Any) -> Response:
+        """Send a GET request. See ``request`` for the keyword arguments."""
+        return self.request("GET", url, params=params, **kwargs)
+
+    def options(self, url: str, **kwargs: Any) -> Response:
+        """Send an OPTIONS request."""
+        return self.request("OPTIONS", url, **kwargs)
+
+    def head(self, url: str, **kwargs: Any) -> Response:
+        """Send a HEAD request (redirects are not followed unless asked)."""
+        kwargs.setdefault("allow_redirects", False)
+        return self.request("HEAD", url, **kwargs)
+
+    def post(self, url: str, data: Any = None, json: Any = None, **kwargs: Any) -> Response:
+        """Send a POST request with form ``data`` or a ``json`` body."""
+        return self.request("POST", url, data=data, json=json, **kwargs)
+
+    def put(self, url: str, data: Any = None, **kwargs: Any) -> Response:
+        """Send a PUT request."""
+        return self.request("PUT", url, data=data, **kwargs)
+
+    def patch(self, url: str, data: Any = None, **kwargs: Any) -> Response:
+        """Send a PATCH request."""
+        return self.request("PATCH", url, data=data, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> Response:
+        """Send a DELETE request (a ``json=`` body is allowed, as Petro.ai needs)."""
+        return self.request("DELETE", url, **kwargs)
+
+
+def session() -> Session:
+    """A new ``Session`` (requests' old spelling)."""
+    return Session()

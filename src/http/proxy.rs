@@ -1,0 +1,183 @@
+//! Proxy selection, merged from `proxies=` and the environment the way
+//! requests does it.
+//!
+//! reqwest stops reading the environment as soon as one proxy is set
+//! explicitly, so petro does the merge itself and hands reqwest one resolved
+//! proxy (or none) per request: explicit entries win per key; for the
+//! request's scheme, `HTTP(S)_PROXY` / `ALL_PROXY` fill in when
+//! no explicit entry exists and `NO_PROXY` does not exclude the host.
+//! Lookup order of keys is requests': `scheme://host`, `scheme`,
+//! `all://host`, `all`.
+
+use std::net::IpAddr;
+
+use url::Url;
+
+/// Read a proxy variable: lower case wins over upper case, as in urllib.
+fn env_var(name: &str) -> Option<String> {
+    let lower = std::env::var(name.to_ascii_lowercase()).ok();
+    let value = lower.or_else(|| std::env::var(name.to_ascii_uppercase()).ok())?;
+    let value = value.trim().to_string();
+    (!value.is_empty()).then_some(value)
+}
+
+/// The environment's proxy for a scheme (`http`, `https`), falling back to ALL_PROXY.
+pub fn env_proxy_for(scheme: &str) -> Option<String> {
+    env_var(&format!("{scheme}_proxy")).or_else(|| env_var("all_proxy"))
+}
+
+/// The environment's NO_PROXY list.
+pub fn env_no_proxy() -> Option<String> {
+    env_var("no_proxy")
+}
+
+/// True when `NO_PROXY`-style `list` excludes the URL's host.
+pub fn bypass(url: &Url, list: &str) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let port = url.port_or_known_default();
+    for entry in list.split([',', ' ']).map(str::trim).filter(|e| !e.is_empty()) {
+        if entry == "*" {
+            return true;
+        }
+        let entry = entry.to_ascii_lowercase();
+        // CIDR block or plain IP.
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            if let Some((net, bits)) = entry.split_once('/') {
+                if let (Ok(net), Ok(bits)) = (net.parse::<IpAddr>(), bits.parse::<u8>()) {
+                    if in_cidr(ip, net, bits) {
+                        return true;
+                    }
+                }
+                continue;
+            }
+            if entry.parse::<IpAddr>().map(|e| e == ip).unwrap_or(false) {
+                return true;
+            }
+            continue;
+        }
+        // host[:port], with an optional leading "." or "*."
+        let (name, entry_port) = match entry.rsplit_once(':') {
+            Some((n, p)) if p.chars().all(|c| c.is_ascii_digit()) => (n, p.parse::<u16>().ok()),
+            _ => (entry.as_str(), None),
+        };
+        if let Some(p) = entry_port {
+            if Some(p) != port {
+                continue;
+            }
+        }
+        let name = name.trim_start_matches("*.").trim_start_matches('.');
+        if host == name || host.ends_with(&format!(".{name}")) {
+            return true;
+        }
+    }
+    false
+}
+
+fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(b)) if bits <= 32 => {
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            (u32::from(a) & mask) == (u32::from(b) & mask)
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) if bits <= 128 => {
+            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            (u128::from(a) & mask) == (u128::from(b) & mask)
+        }
+        _ => false,
+    }
+}
+
+/// Give a scheme-less proxy address requests' default `http://`.
+fn normalise(proxy: &str) -> String {
+    if proxy.contains("://") {
+        proxy.to_string()
+    } else {
+        format!("http://{proxy}")
+    }
+}
+
+/// The proxy URL to use for `url`, or None for a direct connection.
+///
+/// `explicit` is the `proxies=` mapping (keys as in requests; a `no_proxy`
+/// key replaces the environment's NO_PROXY).
+pub fn resolve(url: &Url, explicit: &[(String, String)], trust_env: bool) -> Option<String> {
+    let scheme = url.scheme();
+    let lookup = |key: &str| {
+        explicit
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.clone())
+    };
+    let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+    let keys = [
+        format!("{scheme}://{host}"),
+        scheme.to_string(),
+        format!("all://{host}"),
+        "all".to_string(),
+    ];
+    // requests only fills the bare scheme key from the environment, so an
+    // explicit `scheme://host` or the env scheme key are checked in order.
+    let env_fill = || {
+        if !trust_env {
+            return None;
+        }
+        let no_proxy = lookup("no_proxy").or_else(env_no_proxy);
+        if let Some(list) = no_proxy {
+            if bypass(url, &list) {
+                return None;
+            }
+        }
+        env_proxy_for(scheme)
+    };
+    for (i, key) in keys.iter().enumerate() {
+        if let Some(v) = lookup(key) {
+            return (!v.trim().is_empty()).then(|| normalise(v.trim()));
+        }
+        if i == 1 {
+            if let Some(v) = env_fill() {
+                return Some(normalise(&v));
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn explicit_key_order() {
+        let p = pairs(&[("all", "http://all:1"), ("https", "p2:2"), ("https://a.com", "http://host:3")]);
+        assert_eq!(resolve(&u("https://a.com/x"), &p, false).as_deref(), Some("http://host:3"));
+        assert_eq!(resolve(&u("https://b.com/x"), &p, false).as_deref(), Some("http://p2:2"));
+        assert_eq!(resolve(&u("http://b.com/x"), &p, false).as_deref(), Some("http://all:1"));
+        assert_eq!(resolve(&u("http://b.com/x"), &[], false), None);
+    }
+
+    #[test]
+    fn no_proxy_matching() {
+        assert!(bypass(&u("http://api.example.com/"), "example.com"));
+        assert!(bypass(&u("http://api.example.com/"), ".example.com"));
+        assert!(bypass(&u("http://example.com/"), "*.example.com"));
+        assert!(!bypass(&u("http://badexample.com/"), "example.com"));
+        assert!(bypass(&u("http://10.1.2.3/"), "10.0.0.0/8"));
+        assert!(!bypass(&u("http://11.1.2.3/"), "10.0.0.0/8"));
+        assert!(bypass(&u("http://127.0.0.1:8080/"), "localhost,127.0.0.1"));
+        assert!(bypass(&u("http://host:8080/"), "host:8080"));
+        assert!(!bypass(&u("http://host:9090/"), "host:8080"));
+        assert!(bypass(&u("http://anything/"), "*"));
+        assert!(bypass(&u("http://[::1]:80/"), "::1"));
+    }
+}

@@ -1,0 +1,483 @@
+//! Sessions and connection pools: sending a request, following redirects,
+//! keeping cookies.
+//!
+//! A [`Pool`] holds one reqwest client per combination of transport options
+//! (TLS verification, client certificate, proxy, timeouts): each has its own
+//! keep-alive connections. Pools notice a `fork()` (the pid changes) and start
+//! over, leaking the parent's clients, whose sockets belong to the parent's
+//! runtime. A [`Session`] adds a cookie jar; many sessions can share one pool.
+//! Redirects are followed here, not by reqwest, so that requests' method
+//! rules and credential stripping apply and every hop lands in `history`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use cookie_store::CookieStore;
+use http::header::{HeaderValue, COOKIE, LOCATION, SET_COOKIE};
+use http::{HeaderMap, Method};
+use url::Url;
+
+use super::error::{chain_has_tls, source_chain, Error, ErrorKind, Result};
+use super::request::{RequestSpec, Timeouts};
+use super::response::{BodyStream, Response, SentRequest};
+use super::tls::{self, ClientCert, Verify};
+use super::{proxy, redirect, url_util};
+
+/// Most clients one pool keeps (distinct option combinations).
+const MAX_CLIENTS: usize = 32;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ClientKey {
+    verify: Verify,
+    cert: Option<ClientCert>,
+    proxy: Option<String>,
+    timeouts: Timeouts,
+}
+
+struct PoolInner {
+    pid: u32,
+    clients: HashMap<ClientKey, reqwest::Client>,
+}
+
+/// Keep-alive connections, shared by any number of sessions.
+pub struct Pool {
+    inner: Mutex<PoolInner>,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Pool::new()
+    }
+}
+
+impl Pool {
+    pub fn new() -> Self {
+        Pool {
+            inner: Mutex::new(PoolInner {
+                pid: std::process::id(),
+                clients: HashMap::new(),
+            }),
+        }
+    }
+
+    /// Drop every idle connection.
+    pub fn clear(&self) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.clients.clear();
+    }
+
+    fn client(&self, key: &ClientKey) -> Result<reqwest::Client> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let pid = std::process::id();
+        if inner.pid != pid {
+            // Forked: the parent's connections are not ours to use or close.
+            let old = std::mem::take(&mut inner.clients);
+            std::mem::forget(old);
+            inner.pid = pid;
+        }
+        if let Some(client) = inner.clients.get(key) {
+            return Ok(client.clone());
+        }
+        let client = build_client(key)?;
+        if inner.clients.len() >= MAX_CLIENTS {
+            inner.clients.clear();
+        }
+        inner.clients.insert(key.clone(), client.clone());
+        Ok(client)
+    }
+}
+
+fn build_client(key: &ClientKey) -> Result<reqwest::Client> {
+    let tls = tls::client_config(&key.verify, key.cert.as_ref())?;
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false)
+        .no_proxy()
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_nodelay(true)
+        .tls_backend_preconfigured(tls);
+    if let Some(proxy) = &key.proxy {
+        let p = reqwest::Proxy::all(proxy.as_str()).map_err(|_| {
+            Error::new(
+                ErrorKind::Proxy,
+                format!("Invalid proxy URL '{}'", url_util::redact_str(proxy)),
+            )
+        })?;
+        builder = builder.proxy(p);
+    }
+    if let Some(t) = key.timeouts.connect {
+        builder = builder.connect_timeout(t);
+    }
+    if let Some(t) = key.timeouts.read {
+        builder = builder.read_timeout(t);
+    }
+    builder
+        .build()
+        .map_err(|e| Error::new(ErrorKind::Other, format!("Could not build the HTTP client: {}", source_chain(&e))))
+}
+
+/// A cookie jar plus a (possibly shared) pool.
+pub struct Session {
+    pool: Arc<Pool>,
+    jar: Mutex<CookieStore>,
+    /// Cookies set without a domain: sent to every host, as in requests.
+    any_domain: Mutex<Vec<(String, String)>>,
+}
+
+/// One stored cookie, for listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieInfo {
+    pub name: String,
+    pub value: String,
+    pub domain: String,
+    pub path: String,
+}
+
+impl Session {
+    pub fn new(pool: Arc<Pool>) -> Self {
+        Session {
+            pool,
+            jar: Mutex::new(CookieStore::default()),
+            any_domain: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn pool(&self) -> &Arc<Pool> {
+        &self.pool
+    }
+
+    /// Every cookie in the jar.
+    pub fn cookies(&self) -> Vec<CookieInfo> {
+        let mut out: Vec<CookieInfo> = self
+            .any_domain
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(n, v)| CookieInfo {
+                name: n.clone(),
+                value: v.clone(),
+                domain: String::new(),
+                path: "/".to_string(),
+            })
+            .collect();
+        let jar = self.jar.lock().unwrap_or_else(|e| e.into_inner());
+        for c in jar.iter_unexpired() {
+            let domain = match &c.domain {
+                cookie_store::CookieDomain::HostOnly(d) | cookie_store::CookieDomain::Suffix(d) => {
+                    d.clone()
+                }
+                _ => String::new(),
+            };
+            out.push(CookieInfo {
+                name: c.name().to_string(),
+                value: c.value().to_string(),
+                domain,
+                path: String::from(&c.path),
+            });
+        }
+        out
+    }
+
+    /// Set a cookie; an empty domain means "every host".
+    pub fn set_cookie(&self, name: &str, value: &str, domain: &str, path: &str) -> Result<()> {
+        if domain.is_empty() {
+            let mut any = self.any_domain.lock().unwrap_or_else(|e| e.into_inner());
+            any.retain(|(n, _)| n != name);
+            any.push((name.to_string(), value.to_string()));
+            return Ok(());
+        }
+        let url = Url::parse(&format!("http://{}{}", domain.trim_start_matches('.'), path))
+            .map_err(|e| Error::new(ErrorKind::Other, format!("Invalid cookie domain {domain:?}: {e}")))?;
+        let raw = cookie::Cookie::build((name.to_string(), value.to_string()))
+            .domain(domain.to_string())
+            .path(path.to_string())
+            .build();
+        let mut jar = self.jar.lock().unwrap_or_else(|e| e.into_inner());
+        jar.insert_raw(&raw, &url)
+            .map_err(|e| Error::new(ErrorKind::Other, format!("Cookie {name:?} was refused: {e}")))?;
+        Ok(())
+    }
+
+    /// Remove cookies by name (all domains when `domain` is None).
+    pub fn remove_cookie(&self, name: &str, domain: Option<&str>) {
+        self.any_domain
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(n, _)| n != name);
+        let mut jar = self.jar.lock().unwrap_or_else(|e| e.into_inner());
+        let matches: Vec<(String, String)> = jar
+            .iter_unexpired()
+            .filter(|c| c.name() == name)
+            .filter_map(|c| match &c.domain {
+                cookie_store::CookieDomain::HostOnly(d) | cookie_store::CookieDomain::Suffix(d) => {
+                    Some((d.clone(), String::from(&c.path)))
+                }
+                _ => None,
+            })
+            .filter(|(d, _)| domain.map(|want| want.trim_start_matches('.') == d).unwrap_or(true))
+            .collect();
+        for (d, p) in matches {
+            jar.remove(&d, &p, name);
+        }
+    }
+
+    pub fn clear_cookies(&self) {
+        self.jar.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.any_domain.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    fn cookie_header(&self, url: &Url, per_request: &[(String, String)]) -> Option<String> {
+        let mut pairs: Vec<(String, String)> = self
+            .any_domain
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        {
+            let jar = self.jar.lock().unwrap_or_else(|e| e.into_inner());
+            for (n, v) in jar.get_request_values(url) {
+                pairs.retain(|(k, _)| k != n);
+                pairs.push((n.to_string(), v.to_string()));
+            }
+        }
+        for (n, v) in per_request {
+            pairs.retain(|(k, _)| k != n);
+            pairs.push((n.clone(), v.clone()));
+        }
+        if pairs.is_empty() {
+            return None;
+        }
+        Some(pairs.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; "))
+    }
+
+    fn store_cookies(&self, url: &Url, headers: &HeaderMap) {
+        let cookies: Vec<cookie::Cookie<'static>> = headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|s| cookie::Cookie::parse(s.to_string()).ok())
+            .collect();
+        if cookies.is_empty() {
+            return;
+        }
+        let mut jar = self.jar.lock().unwrap_or_else(|e| e.into_inner());
+        jar.store_response_cookies(cookies.into_iter(), url);
+    }
+
+    /// Send a request, following redirects as requests does.
+    pub async fn execute(&self, spec: RequestSpec) -> Result<Response> {
+        let RequestSpec {
+            method,
+            url,
+            mut headers,
+            body,
+            timeouts,
+            allow_redirects,
+            max_redirects,
+            verify,
+            cert,
+            proxies,
+            trust_env,
+            stream,
+            mut cookies,
+            credential_headers,
+        } = spec;
+        let mut url = url_util::parse(&url)?;
+        let mut method = method;
+        let mut body = match body {
+            None if method != Method::GET && method != Method::HEAD => Some(Bytes::new()),
+            other => other,
+        };
+        let explicit_cookie = headers.contains_key(COOKIE);
+        let mut history: Vec<Response> = Vec::new();
+        loop {
+            let proxy = proxy::resolve(&url, &proxies, trust_env);
+            let via_proxy = proxy.is_some();
+            let key = ClientKey {
+                verify: verify.clone(),
+                cert: cert.clone(),
+                proxy,
+                timeouts,
+            };
+            let client = self.pool.client(&key)?;
+            let mut sent = headers.clone();
+            if !explicit_cookie {
+                if let Some(value) = self.cookie_header(&url, &cookies) {
+                    if let Ok(v) = HeaderValue::from_str(&value) {
+                        sent.insert(COOKIE, v);
+                    }
+                }
+            }
+            let mut builder = client.request(method.clone(), url.clone()).headers(sent.clone());
+            if let Some(b) = &body {
+                builder = builder.body(b.clone());
+            }
+            let started = Instant::now();
+            let resp = builder
+                .send()
+                .await
+                .map_err(|e| classify_send_error(&e, &url, via_proxy, timeouts))?;
+            let elapsed = started.elapsed();
+            self.store_cookies(&url, resp.headers());
+            let status = resp.status().as_u16();
+            let sent_request = SentRequest {
+                method: method.to_string(),
+                url: url.to_string(),
+                headers: sent,
+            };
+            let location = resp
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok().map(str::to_string).or_else(|| Some(String::from_utf8_lossy(v.as_bytes()).into_owned())));
+            let follow = allow_redirects && redirect::is_redirect(status) && location.is_some();
+            let mut response = head_of(resp, &url, elapsed, sent_request);
+            if !follow {
+                let raw = response.1;
+                let mut response = response.0;
+                if stream {
+                    response.stream = Some(BodyStream::new(raw));
+                } else {
+                    let mut s = BodyStream::new(raw);
+                    response.body = Some(s.read_to_end().await?);
+                }
+                response.history = history;
+                return Ok(response);
+            }
+            // Read (and keep) the redirect's own body; failures there don't matter.
+            {
+                let mut s = BodyStream::new(response.1);
+                response.0.body = Some(s.read_to_end().await.unwrap_or_default());
+            }
+            if history.len() >= max_redirects {
+                return Err(Error::new(
+                    ErrorKind::TooManyRedirects,
+                    format!("Exceeded {max_redirects} redirects."),
+                ));
+            }
+            let location = location.unwrap_or_default();
+            let next = url.join(&location).map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidUrl,
+                    format!("Invalid redirect location {:?}: {e}", url_util::redact_str(&location)),
+                )
+            })?;
+            let next = url_util::parse(next.as_str())?;
+            let new_method = redirect::next_method(status, &method);
+            if new_method != method || (status != 307 && status != 308 && new_method == Method::GET) {
+                if new_method == Method::GET || new_method == Method::HEAD {
+                    body = None;
+                    redirect::drop_body_headers(&mut headers);
+                }
+            }
+            method = new_method;
+            if redirect::should_strip_auth(&url, &next) {
+                redirect::strip_credentials(&mut headers, &credential_headers);
+                cookies.clear();
+            }
+            history.push(response.0);
+            url = next;
+        }
+    }
+}
+
+fn head_of(
+    resp: reqwest::Response,
+    url: &Url,
+    elapsed: Duration,
+    request: SentRequest,
+) -> (Response, reqwest::Response) {
+    let status = resp.status();
+    let reason = resp
+        .extensions()
+        .get::<hyper_reason::ReasonPhrase>()
+        .and_then(|r| std::str::from_utf8(r.as_bytes()).ok().map(str::to_string))
+        .or_else(|| status.canonical_reason().map(str::to_string))
+        .unwrap_or_default();
+    let version = match resp.version() {
+        http::Version::HTTP_09 => "HTTP/0.9",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_2 => "HTTP/2",
+        http::Version::HTTP_3 => "HTTP/3",
+        _ => "HTTP/1.1",
+    };
+    let head = Response {
+        status: status.as_u16(),
+        reason,
+        version,
+        headers: resp.headers().clone(),
+        url: url.to_string(),
+        elapsed,
+        request,
+        body: None,
+        stream: None,
+        history: Vec::new(),
+    };
+    (head, resp)
+}
+
+mod hyper_reason {
+    /// hyper keeps a non-canonical reason phrase as this extension.
+    pub type ReasonPhrase = hyper::ext::ReasonPhrase;
+}
+
+fn describe_timeout(t: Option<Duration>) -> String {
+    match t {
+        Some(d) => format!("{}s", d.as_secs_f64()),
+        None => "none".to_string(),
+    }
+}
+
+/// Map a failure to send (before any response) to requests' classes.
+fn classify_send_error(e: &reqwest::Error, url: &Url, via_proxy: bool, t: Timeouts) -> Error {
+    let shown = url_util::redact(url);
+    let detail = source_chain(e);
+    if e.is_timeout() {
+        if e.is_connect() {
+            return Error::new(
+                ErrorKind::ConnectTimeout,
+                format!(
+                    "Connection to {shown} timed out (connect timeout={}): {detail}",
+                    describe_timeout(t.connect)
+                ),
+            );
+        }
+        return Error::new(
+            ErrorKind::ReadTimeout,
+            format!("Read timed out waiting for {shown} (read timeout={})", describe_timeout(t.read)),
+        );
+    }
+    if chain_has_tls(e) {
+        return Error::new(
+            ErrorKind::Ssl,
+            format!(
+                "TLS error talking to {shown}: {detail}. If the server uses a private CA, pass verify=\"/path/to/ca.pem\" or set REQUESTS_CA_BUNDLE."
+            ),
+        );
+    }
+    if e.is_connect() {
+        if via_proxy {
+            return Error::new(ErrorKind::Proxy, format!("Cannot connect to proxy for {shown}: {detail}"));
+        }
+        return Error::new(ErrorKind::Connection, format!("Failed to connect to {shown}: {detail}"));
+    }
+    if e.is_builder() {
+        return Error::new(ErrorKind::InvalidUrl, format!("Invalid request to {shown}: {detail}"));
+    }
+    Error::new(ErrorKind::Connection, format!("Connection aborted talking to {shown}: {detail}"))
+}
+
+/// Map a failure while reading a body.
+pub(crate) fn classify_body_error(e: &reqwest::Error) -> Error {
+    let detail = source_chain(e);
+    if e.is_timeout() {
+        return Error::new(ErrorKind::ReadTimeout, format!("Read timed out while reading the body: {detail}"));
+    }
+    if e.is_decode() {
+        return Error::new(ErrorKind::ContentDecoding, format!("Failed to decode the response body: {detail}"));
+    }
+    Error::new(
+        ErrorKind::ChunkedEncoding,
+        format!("Connection broken while reading the body: {detail}"),
+    )
+}

@@ -1,0 +1,422 @@
+//! Python glue for the client core: `Session`, `RawResponse`, blocking waits
+//! that release the GIL and still answer Ctrl-C.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, RecvTimeoutError};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+
+use super::errors::{internal, to_py};
+use super::json;
+use crate::http::request::{headers_from_pairs, parse_method};
+use crate::http::tls::{ClientCert, Verify};
+use crate::http::{BodyStream, Error, Pool, RequestSpec, Response, Session, Timeouts};
+use crate::runtime;
+
+/// How long the waiting thread sleeps between checks for Ctrl-C.
+const SIGNAL_SLICE: Duration = Duration::from_millis(50);
+
+/// Run `fut` on petro's runtime and wait for it with the GIL released,
+/// checking for signals between short slices; on KeyboardInterrupt the task
+/// is aborted (its connection closed) and the exception propagates.
+pub fn wait<T, F>(py: Python<'_>, fut: F) -> PyResult<T>
+where
+    F: Future<Output = Result<T, Error>> + Send + 'static,
+    T: Send + 'static,
+{
+    if runtime::inside_runtime() {
+        return Err(internal(
+            "petro's blocking API was called from inside its own async runtime; use the async API there",
+        ));
+    }
+    let rt = runtime::get().map_err(|e| internal(format!("cannot start petro's I/O runtime: {e}")))?;
+    let (tx, rx) = sync_channel::<Result<T, Error>>(1);
+    let handle = rt.spawn(async move {
+        let _ = tx.send(fut.await);
+    });
+    let mut rx = rx;
+    loop {
+        // The receiver moves into the GIL-free closure and back (it is not Sync).
+        let (got, back) = py.detach(move || (rx.recv_timeout(SIGNAL_SLICE), rx));
+        rx = back;
+        match got {
+            Ok(result) => return result.map_err(|e| to_py(py, e)),
+            Err(RecvTimeoutError::Timeout) => {
+                if let Err(e) = py.check_signals() {
+                    handle.abort();
+                    return Err(e);
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(internal("petro's I/O task ended without a result"))
+            }
+        }
+    }
+}
+
+fn shared_pool() -> Arc<Pool> {
+    static POOL: OnceLock<Arc<Pool>> = OnceLock::new();
+    POOL.get_or_init(|| Arc::new(Pool::new())).clone()
+}
+
+/// A header value from Python: `str` (Latin-1 when it fits, else UTF-8) or bytes.
+fn header_bytes(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(s) = v.cast::<PyString>() {
+        let s = s.to_cow()?;
+        if s.chars().all(|c| (c as u32) < 256) {
+            return Ok(s.chars().map(|c| c as u8).collect());
+        }
+        return Ok(s.as_bytes().to_vec());
+    }
+    if let Ok(b) = v.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    Err(super::errors::new_error(
+        v.py(),
+        "InvalidHeader",
+        (format!("Header values must be str or bytes, not {}", v.get_type().name()?),),
+    ))
+}
+
+fn duration(secs: Option<f64>, what: &str) -> PyResult<Option<Duration>> {
+    match secs {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => Err(PyValueError::new_err(format!(
+            "{what} timeout must be a positive number of seconds or None, not {s}"
+        ))),
+    }
+}
+
+fn verify_from(v: &Bound<'_, PyAny>) -> PyResult<Verify> {
+    if let Ok(b) = v.extract::<bool>() {
+        return Ok(if b { Verify::Default } else { Verify::Off });
+    }
+    if let Ok(p) = v.extract::<PathBuf>() {
+        return Ok(Verify::Bundle(p));
+    }
+    Err(PyTypeError::new_err("verify must be True, False or a path to a CA bundle"))
+}
+
+fn cert_from(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<ClientCert>> {
+    let Some(v) = v else { return Ok(None) };
+    if v.is_none() {
+        return Ok(None);
+    }
+    if let Ok(p) = v.extract::<PathBuf>() {
+        return Ok(Some(ClientCert { cert: p, key: None }));
+    }
+    if let Ok((c, k)) = v.extract::<(PathBuf, PathBuf)>() {
+        return Ok(Some(ClientCert { cert: c, key: Some(k) }));
+    }
+    Err(PyTypeError::new_err("cert must be a path or a (cert, key) tuple of paths"))
+}
+
+/// A connection pool and cookie jar (`petro.Session` wraps it).
+#[pyclass(name = "Session", module = "petro._core", frozen)]
+pub struct PySession {
+    inner: Arc<Session>,
+}
+
+#[pymethods]
+impl PySession {
+    /// `shared=True` uses the process-wide pool (module-level calls do).
+    #[new]
+    #[pyo3(signature = (shared = false))]
+    fn new(shared: bool) -> Self {
+        let pool = if shared { shared_pool() } else { Arc::new(Pool::new()) };
+        PySession {
+            inner: Arc::new(Session::new(pool)),
+        }
+    }
+
+    /// Send one request. Every option is resolved by the Python layer.
+    #[pyo3(signature = (
+        method, url, headers, body=None, json=None, connect_timeout=None, read_timeout=None,
+        allow_redirects=true, max_redirects=30, verify=None, cert=None, proxies=None,
+        trust_env=true, stream=false, cookies=None, credential_headers=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn request(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        url: String,
+        headers: &Bound<'_, PyList>,
+        body: Option<&Bound<'_, PyAny>>,
+        json: Option<&Bound<'_, PyAny>>,
+        connect_timeout: Option<f64>,
+        read_timeout: Option<f64>,
+        allow_redirects: bool,
+        max_redirects: usize,
+        verify: Option<&Bound<'_, PyAny>>,
+        cert: Option<&Bound<'_, PyAny>>,
+        proxies: Option<Vec<(String, String)>>,
+        trust_env: bool,
+        stream: bool,
+        cookies: Option<Vec<(String, String)>>,
+        credential_headers: Option<Vec<String>>,
+    ) -> PyResult<PyRawResponse> {
+        let mut pairs = Vec::with_capacity(headers.len());
+        for item in headers.iter() {
+            let t = item.cast::<PyTuple>()?;
+            let name: String = t.get_item(0)?.extract()?;
+            let value = header_bytes(&t.get_item(1)?)?;
+            pairs.push((name, value));
+        }
+        let body: Option<Bytes> = match (body, json) {
+            (Some(b), _) if !b.is_none() => {
+                if let Ok(bytes) = b.cast::<PyBytes>() {
+                    Some(Bytes::copy_from_slice(bytes.as_bytes()))
+                } else if let Ok(s) = b.cast::<PyString>() {
+                    Some(Bytes::copy_from_slice(s.to_cow()?.as_bytes()))
+                } else {
+                    return Err(PyTypeError::new_err("body must be bytes or str"));
+                }
+            }
+            (_, Some(j)) => Some(Bytes::from(json::dumps(py, j)?)),
+            _ => None,
+        };
+        let spec = RequestSpec {
+            method: parse_method(method).map_err(|e| PyValueError::new_err(e.message))?,
+            url,
+            headers: headers_from_pairs(pairs).map_err(|e| to_py(py, e))?,
+            body,
+            timeouts: Timeouts {
+                connect: duration(connect_timeout, "connect")?,
+                read: duration(read_timeout, "read")?,
+            },
+            allow_redirects,
+            max_redirects,
+            verify: match verify {
+                Some(v) if !v.is_none() => verify_from(v)?,
+                _ => Verify::Default,
+            },
+            cert: cert_from(cert)?,
+            proxies: proxies.unwrap_or_default(),
+            trust_env,
+            stream,
+            cookies: cookies.unwrap_or_default(),
+            credential_headers: credential_headers.unwrap_or_default(),
+        };
+        let session = self.inner.clone();
+        let resp = wait(py, async move { session.execute(spec).await })?;
+        Ok(PyRawResponse::from_core(resp))
+    }
+
+    /// Every cookie in the jar as (name, value, domain, path).
+    fn cookies(&self) -> Vec<(String, String, String, String)> {
+        self.inner
+            .cookies()
+            .into_iter()
+            .map(|c| (c.name, c.value, c.domain, c.path))
+            .collect()
+    }
+
+    #[pyo3(signature = (name, value, domain = "", path = "/"))]
+    fn set_cookie(&self, py: Python<'_>, name: &str, value: &str, domain: &str, path: &str) -> PyResult<()> {
+        self.inner.set_cookie(name, value, domain, path).map_err(|e| to_py(py, e))
+    }
+
+    #[pyo3(signature = (name, domain = None))]
+    fn remove_cookie(&self, name: &str, domain: Option<&str>) {
+        self.inner.remove_cookie(name, domain)
+    }
+
+    fn clear_cookies(&self) {
+        self.inner.clear_cookies()
+    }
+
+    /// Close idle connections (the pool is rebuilt on next use).
+    fn close(&self) {
+        self.inner.pool().clear()
+    }
+}
+
+type SharedStream = Arc<tokio::sync::Mutex<Option<BodyStream>>>;
+
+/// The core's response as Python sees it (`petro.Response` wraps it).
+#[pyclass(name = "RawResponse", module = "petro._core", frozen)]
+pub struct PyRawResponse {
+    #[pyo3(get)]
+    status: u16,
+    #[pyo3(get)]
+    reason: String,
+    #[pyo3(get)]
+    http_version: &'static str,
+    #[pyo3(get)]
+    url: String,
+    /// Seconds from sending to the response headers.
+    #[pyo3(get)]
+    elapsed: f64,
+    headers: Vec<(String, Vec<u8>)>,
+    request_method: String,
+    request_url: String,
+    request_headers: Vec<(String, Vec<u8>)>,
+    body: std::sync::Mutex<Option<Bytes>>,
+    stream: SharedStream,
+    history: Vec<Py<PyRawResponse>>,
+}
+
+fn header_pairs(map: &http::HeaderMap) -> Vec<(String, Vec<u8>)> {
+    map.iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec()))
+        .collect()
+}
+
+/// Header bytes as http.client shows them: Latin-1.
+fn latin1(v: &[u8]) -> String {
+    v.iter().map(|b| *b as char).collect()
+}
+
+impl PyRawResponse {
+    fn from_core(resp: Response) -> Self {
+        let Response {
+            status,
+            reason,
+            version,
+            headers,
+            url,
+            elapsed,
+            request,
+            body,
+            stream,
+            history,
+        } = resp;
+        let history = Python::attach(|py| {
+            history
+                .into_iter()
+                .filter_map(|h| Py::new(py, PyRawResponse::from_core(h)).ok())
+                .collect()
+        });
+        PyRawResponse {
+            status,
+            reason,
+            http_version: version,
+            url,
+            elapsed: elapsed.as_secs_f64(),
+            headers: header_pairs(&headers),
+            request_method: request.method,
+            request_url: request.url,
+            request_headers: header_pairs(&request.headers),
+            body: std::sync::Mutex::new(body),
+            stream: Arc::new(tokio::sync::Mutex::new(stream)),
+            history,
+        }
+    }
+
+    fn full_body(&self, py: Python<'_>) -> PyResult<Bytes> {
+        if let Some(b) = self.body.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            return Ok(b.clone());
+        }
+        let stream = self.stream.clone();
+        let body = wait(py, async move {
+            let mut guard = stream.lock().await;
+            match guard.as_mut() {
+                Some(s) => {
+                    let b = s.read_to_end().await;
+                    *guard = None;
+                    b
+                }
+                None => Err(Error::new(
+                    crate::http::ErrorKind::StreamConsumed,
+                    "The content for this response was already consumed",
+                )),
+            }
+        })?;
+        *self.body.lock().unwrap_or_else(|e| e.into_inner()) = Some(body.clone());
+        Ok(body)
+    }
+}
+
+#[pymethods]
+impl PyRawResponse {
+    /// Response headers as (name, value) pairs, in arrival order.
+    fn headers(&self) -> Vec<(String, String)> {
+        self.headers.iter().map(|(k, v)| (k.clone(), latin1(v))).collect()
+    }
+
+    /// (method, url, headers) of the request as finally sent.
+    fn request_info(&self) -> (String, String, Vec<(String, String)>) {
+        (
+            self.request_method.clone(),
+            self.request_url.clone(),
+            self.request_headers.iter().map(|(k, v)| (k.clone(), latin1(v))).collect(),
+        )
+    }
+
+    #[getter]
+    fn history(&self, py: Python<'_>) -> Vec<Py<PyRawResponse>> {
+        self.history.iter().map(|h| h.clone_ref(py)).collect()
+    }
+
+    /// True when the body has been read into memory.
+    #[getter]
+    fn is_read(&self) -> bool {
+        self.body.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
+    /// The whole body as bytes (reads the rest of a stream).
+    fn content<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let body = self.full_body(py)?;
+        Ok(PyBytes::new(py, &body))
+    }
+
+    /// Parse the body as JSON straight from the Rust buffer.
+    fn json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let body = self.full_body(py)?;
+        json::loads(py, &body)
+    }
+
+    /// The next piece of a streamed body, or None at its end.
+    fn read_chunk<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        if let Some(b) = self.body.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            // Body already in memory: hand it out once.
+            return Ok(if b.is_empty() { None } else { Some(PyBytes::new(py, &b)) });
+        }
+        let stream = self.stream.clone();
+        let chunk = wait(py, async move {
+            let mut guard = stream.lock().await;
+            match guard.as_mut() {
+                Some(s) => s.next_chunk().await,
+                None => Ok(None),
+            }
+        })?;
+        Ok(chunk.map(|c| PyBytes::new(py, &c)))
+    }
+
+    /// Drop the connection of an unread streamed body.
+    fn close(&self) {
+        if let Ok(mut guard) = self.stream.try_lock() {
+            if let Some(s) = guard.as_mut() {
+                s.close();
+            }
+            *guard = None;
+        }
+    }
+}
+
+/// `json.dumps(obj)` in Rust: the body petro sends for `json=obj`.
+#[pyfunction]
+pub fn dumps<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    let out = json::dumps(py, obj)?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// Parse JSON bytes (or str) into Python objects, like `json.loads`.
+#[pyfunction]
+pub fn loads<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    if let Ok(b) = data.cast::<PyBytes>() {
+        return json::loads(py, b.as_bytes());
+    }
+    if let Ok(s) = data.cast::<PyString>() {
+        return json::loads(py, s.to_cow()?.as_bytes());
+    }
+    Err(PyTypeError::new_err("loads() takes bytes or str"))
+}

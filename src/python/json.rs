@@ -1,0 +1,218 @@
+//! JSON between Python objects and bytes, with no intermediate tree.
+//!
+//! Out: a direct walk over dicts, lists, strings and numbers writing the same
+//! text as `json.dumps` (see [`crate::http::jsonfmt`]); errors name the type
+//! and where it sits (`$.data[0].when`). In: jiter's Python parser, which
+//! builds Python objects in one pass and agrees with `json.loads` (key order,
+//! big integers, NaN/Infinity, last duplicate key wins).
+
+use jiter::{FloatMode, PartialMode, PythonParse, StringCacheMode};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+use super::errors::new_error;
+use crate::http::jsonfmt;
+
+const MAX_DEPTH: usize = 512;
+
+enum Failure {
+    Type(String),
+    Value(String),
+    /// NaN or infinity: requests raises InvalidJSONError.
+    NotCompliant(String),
+    Py(PyErr),
+}
+
+struct Fail {
+    failure: Failure,
+    /// Path segments, innermost first.
+    path: Vec<String>,
+}
+
+impl From<PyErr> for Fail {
+    fn from(e: PyErr) -> Self {
+        Fail {
+            failure: Failure::Py(e),
+            path: Vec::new(),
+        }
+    }
+}
+
+fn fail(failure: Failure) -> Fail {
+    Fail {
+        failure,
+        path: Vec::new(),
+    }
+}
+
+fn key_segment(key: &str) -> String {
+    let ident = !key.is_empty()
+        && key.chars().all(|c| c.is_alphanumeric() || c == '_')
+        && !key.starts_with(|c: char| c.is_ascii_digit());
+    if ident {
+        format!(".{key}")
+    } else {
+        format!("[{key:?}]")
+    }
+}
+
+/// Serialise `obj` to JSON bytes exactly as `json.dumps(obj)` would.
+pub fn dumps(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    let mut out = Vec::with_capacity(128);
+    match write(&mut out, obj, 0) {
+        Ok(()) => Ok(out),
+        Err(f) => {
+            let path: String = std::iter::once("$".to_string())
+                .chain(f.path.into_iter().rev())
+                .collect();
+            Err(match f.failure {
+                Failure::Py(e) => e,
+                Failure::Type(msg) => PyTypeError::new_err(format!("{msg} (at {path})")),
+                Failure::Value(msg) => PyValueError::new_err(format!("{msg} (at {path})")),
+                Failure::NotCompliant(msg) => {
+                    new_error(py, "InvalidJSONError", (format!("{msg} (at {path})"),))
+                }
+            })
+        }
+    }
+}
+
+fn float_text(v: f64) -> Result<String, Fail> {
+    if v.is_finite() {
+        Ok(jsonfmt::py_float_repr(v))
+    } else {
+        Err(fail(Failure::NotCompliant(format!(
+            "Out of range float values are not JSON compliant: {}",
+            if v.is_nan() { "nan" } else if v > 0.0 { "inf" } else { "-inf" }
+        ))))
+    }
+}
+
+fn int_text(i: &Bound<'_, PyInt>) -> Result<String, Fail> {
+    if let Ok(v) = i.extract::<i64>() {
+        let mut buf = itoa::Buffer::new();
+        return Ok(buf.format(v).to_string());
+    }
+    // Arbitrary size: int.__repr__ (not str(), which IntEnum overrides).
+    let repr = i.py().get_type::<PyInt>().call_method1("__repr__", (i,))?;
+    Ok(repr.extract::<String>()?)
+}
+
+fn write(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>, depth: usize) -> Result<(), Fail> {
+    if depth > MAX_DEPTH {
+        return Err(fail(Failure::Value(format!(
+            "Circular reference detected, or nesting deeper than {MAX_DEPTH} levels"
+        ))));
+    }
+    if obj.is_none() {
+        out.extend_from_slice(b"null");
+    } else if let Ok(s) = obj.cast::<PyString>() {
+        let text = s.to_cow().map_err(|_| {
+            fail(Failure::Value("String contains a lone surrogate and cannot be encoded".into()))
+        })?;
+        jsonfmt::write_str(out, &text);
+    } else if let Ok(b) = obj.cast::<PyBool>() {
+        out.extend_from_slice(if b.is_true() { b"true" } else { b"false" });
+    } else if let Ok(i) = obj.cast::<PyInt>() {
+        out.extend_from_slice(int_text(i)?.as_bytes());
+    } else if let Ok(f) = obj.cast::<PyFloat>() {
+        out.extend_from_slice(float_text(f.value())?.as_bytes());
+    } else if let Ok(d) = obj.cast::<PyDict>() {
+        out.push(b'{');
+        for (n, (k, v)) in d.iter().enumerate() {
+            if n > 0 {
+                out.extend_from_slice(b", ");
+            }
+            let key = dict_key(&k)?;
+            jsonfmt::write_str(out, &key);
+            out.extend_from_slice(b": ");
+            write(out, &v, depth + 1).map_err(|mut f| {
+                f.path.push(key_segment(&key));
+                f
+            })?;
+        }
+        out.push(b'}');
+    } else if let Ok(l) = obj.cast::<PyList>() {
+        write_seq(out, l.iter(), depth)?;
+    } else if let Ok(t) = obj.cast::<PyTuple>() {
+        write_seq(out, t.iter(), depth)?;
+    } else {
+        let name = obj
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "object".to_string());
+        return Err(fail(Failure::Type(format!("Object of type {name} is not JSON serializable"))));
+    }
+    Ok(())
+}
+
+fn write_seq<'py>(
+    out: &mut Vec<u8>,
+    items: impl Iterator<Item = Bound<'py, PyAny>>,
+    depth: usize,
+) -> Result<(), Fail> {
+    out.push(b'[');
+    for (n, item) in items.enumerate() {
+        if n > 0 {
+            out.extend_from_slice(b", ");
+        }
+        write(out, &item, depth + 1).map_err(|mut f| {
+            f.path.push(format!("[{n}]"));
+            f
+        })?;
+    }
+    out.push(b']');
+    Ok(())
+}
+
+fn dict_key(k: &Bound<'_, PyAny>) -> Result<String, Fail> {
+    if let Ok(s) = k.cast::<PyString>() {
+        return s
+            .to_cow()
+            .map(|c| c.into_owned())
+            .map_err(|_| fail(Failure::Value("Key contains a lone surrogate".into())));
+    }
+    if let Ok(b) = k.cast::<PyBool>() {
+        return Ok(if b.is_true() { "true" } else { "false" }.to_string());
+    }
+    if let Ok(i) = k.cast::<PyInt>() {
+        return int_text(i);
+    }
+    if let Ok(f) = k.cast::<PyFloat>() {
+        return float_text(f.value());
+    }
+    if k.is_none() {
+        return Ok("null".to_string());
+    }
+    let name = k.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+    Err(fail(Failure::Type(format!(
+        "keys must be str, int, float, bool or None, not {name}"
+    ))))
+}
+
+/// Parse JSON bytes into Python objects, raising petro's `JSONDecodeError`
+/// (also a `json.JSONDecodeError`) with the position of the problem.
+pub fn loads<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
+    let parser = PythonParse {
+        allow_inf_nan: true,
+        cache_mode: StringCacheMode::Keys,
+        partial_mode: PartialMode::Off,
+        catch_duplicate_keys: false,
+        float_mode: FloatMode::Float,
+    };
+    parser.python_parse(py, data).map_err(|e| {
+        let pos = char_index(data, e.index);
+        let msg = e.error_type.to_string();
+        let doc = String::from_utf8_lossy(data).into_owned();
+        new_error(py, "JSONDecodeError", (msg, doc, pos))
+    })
+}
+
+/// jiter reports byte offsets; json.JSONDecodeError wants character offsets.
+fn char_index(data: &[u8], byte_index: usize) -> usize {
+    let end = byte_index.min(data.len());
+    data[..end].iter().filter(|b| (**b & 0xC0) != 0x80).count()
+}

@@ -11,10 +11,8 @@ Example:
     >>> rows = resp.json()
 """
 
-from __future__ import annotations
-
-from ._core import __version__
 from . import exceptions
+from ._core import __version__
 from .api import delete, get, head, options, patch, post, put, request
 from .auth import AuthBase, BearerAuth, HTTPBasicAuth, HTTPProxyAuth
 from .exceptions import (

@@ -1,9 +1,10 @@
 """Type stubs for the native module ``petro._core`` (checked by mypy.stubtest)."""
 
-from typing import Any
+from typing import Any, final
 
 __version__: str
 
+@final
 class Session:
     """A connection pool and cookie jar (``petro.Session`` wraps it)."""
 
@@ -33,6 +34,7 @@ class Session:
     def clear_cookies(self) -> None: ...
     def close(self) -> None: ...
 
+@final
 class RawResponse:
     """The core's response (``petro.Response`` wraps it)."""
 

@@ -47,7 +47,12 @@ def encode_params(data: Any) -> str | bytes:
 
 def _guess_filename(obj: Any) -> str | None:
     name = getattr(obj, "name", None)
-    if name and isinstance(name, (str, bytes)) and name[0] not in ("<", b"<") and name[-1] not in (">", b">"):
+    if (
+        name
+        and isinstance(name, (str, bytes))
+        and name[0] not in ("<", b"<")
+        and name[-1] not in (">", b">")
+    ):
         name = os.path.basename(name)
         return name.decode() if isinstance(name, bytes) else name
     return None
@@ -81,7 +86,13 @@ def encode_files(files: Any, data: Any, boundary: str | None = None) -> tuple[by
     boundary = boundary or os.urandom(16).hex()
     parts: list[bytes] = []
 
-    def part(name: str, payload: bytes, filename: str | None, ctype: str | None, extra: Mapping[str, str] | None) -> None:
+    def part(
+        name: str,
+        payload: bytes,
+        filename: str | None,
+        ctype: str | None,
+        extra: Mapping[str, str] | None,
+    ) -> None:
         lines = [f"--{boundary}"]
         disposition = f'Content-Disposition: form-data; name="{_quote(name)}"'
         if filename is not None:

@@ -17,9 +17,7 @@ def _latin1_or_utf8(value: str | bytes) -> bytes:
     if isinstance(value, bytes):
         return value
     if not isinstance(value, str):
-        raise TypeError(
-            f"Basic auth parts must be str or bytes, not {type(value).__name__}"
-        )
+        raise TypeError(f"Basic auth parts must be str or bytes, not {type(value).__name__}")
     try:
         return value.encode("latin1")
     except UnicodeEncodeError:

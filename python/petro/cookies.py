@@ -35,10 +35,16 @@ class SessionCookies(MutableMapping[str, str]):
                 return v
         raise KeyError(name)
 
-    def get(self, name: str, default: Any = None, domain: str | None = None, path: str | None = None) -> Any:  # type: ignore[override]
+    def get(
+        self, name: str, default: Any = None, domain: str | None = None, path: str | None = None
+    ) -> Any:  # type: ignore[override]
         """The value of cookie ``name`` (optionally for one domain/path), or ``default``."""
         for n, v, d, p in self._all():
-            if n == name and (domain is None or d == domain.lstrip(".")) and (path is None or p == path):
+            if (
+                n == name
+                and (domain is None or d == domain.lstrip("."))
+                and (path is None or p == path)
+            ):
                 return v
         return default
 
@@ -66,7 +72,9 @@ class SessionCookies(MutableMapping[str, str]):
     def __len__(self) -> int:
         return len(self._all())
 
-    def clear(self, domain: str | None = None, path: str | None = None, name: str | None = None) -> None:  # type: ignore[override]
+    def clear(
+        self, domain: str | None = None, path: str | None = None, name: str | None = None
+    ) -> None:  # type: ignore[override]
         """Remove all cookies (or those named ``name``)."""
         if name is not None:
             self._native.remove_cookie(name, domain)

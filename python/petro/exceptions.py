@@ -179,8 +179,8 @@ class RateLimitError(HTTPError):
         try:
             return max(0.0, float(value))
         except ValueError:
-            from email.utils import parsedate_to_datetime
             from datetime import datetime, timezone
+            from email.utils import parsedate_to_datetime
 
             try:
                 when = parsedate_to_datetime(value)
@@ -193,7 +193,7 @@ class ServerError(HTTPError):
     """5xx: the server failed. Usually worth retrying later."""
 
 
-class ConnectionError(RequestException):  # noqa: A001 - requests' name
+class ConnectionError(RequestException):
     """The connection could not be made or was lost."""
 
 

@@ -317,7 +317,9 @@ class Response:
         ctype = self.headers.get("content-type", "")
         return self._encoding == "ISO-8859-1" and "charset" not in ctype.lower()
 
-    def iter_content(self, chunk_size: int | None = 1, decode_unicode: bool = False) -> Iterator[Any]:
+    def iter_content(
+        self, chunk_size: int | None = 1, decode_unicode: bool = False
+    ) -> Iterator[Any]:
         """Iterate over the body in pieces of ``chunk_size`` bytes (None: as they arrive).
 
         With ``stream=True`` the body is read from the network as you iterate.

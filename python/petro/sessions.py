@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import __version__, _core
-from ._encode import encode_files, encode_params, iter_bytes, to_pairs
+from ._encode import encode_files, encode_params, iter_bytes
 from .auth import BearerAuth, HTTPBasicAuth
 from .cookies import SessionCookies
 from .exceptions import RequestException
@@ -50,7 +50,8 @@ def _timeouts(timeout: Any) -> tuple[float | None, float | None]:
     if isinstance(timeout, tuple):
         if len(timeout) != 2:
             raise ValueError(
-                f"Invalid timeout {timeout!r}. Pass a (connect, read) timeout tuple, or a single float."
+                f"Invalid timeout {timeout!r}. "
+                "Pass a (connect, read) timeout tuple, or a single float."
             )
         connect, read = timeout
         return (
@@ -360,7 +361,9 @@ class Session:
             )
         except RequestException as e:
             if e.request is None:
-                e.request = prepared or PreparedRequest(method.upper(), url, CaseInsensitiveDict(pairs), body)
+                e.request = prepared or PreparedRequest(
+                    method.upper(), url, CaseInsensitiveDict(pairs), body
+                )
             raise
         resp = Response._from_raw(raw, prepared)
         for hook in (hooks or {}).get("response", []) + self.hooks.get("response", []):

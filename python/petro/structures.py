@@ -28,7 +28,9 @@ class CaseInsensitiveDict(MutableMapping[str, Any]):
 
     __slots__ = ("_store",)
 
-    def __init__(self, data: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, **kwargs: Any):
+    def __init__(
+        self, data: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, **kwargs: Any
+    ):
         self._store: dict[str, tuple[str, Any]] = {}
         if data is None:
             data = {}

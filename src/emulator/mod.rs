@@ -1,2 +1,1 @@
 //! The local Petro.ai + Petra Security emulator (axum). See issue 4.
-

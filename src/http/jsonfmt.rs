@@ -56,7 +56,11 @@ pub fn write_i64(out: &mut Vec<u8>, v: i64) {
 /// fixed notation for exponents -4..16, else `d.ddde+XX`.
 pub fn py_float_repr(v: f64) -> String {
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if v.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     let mut buf = ryu::Buffer::new();
     let text = buf.format_finite(v);

@@ -36,9 +36,16 @@ pub fn bypass(url: &Url, list: &str) -> bool {
     let Some(host) = url.host_str() else {
         return false;
     };
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
     let port = url.port_or_known_default();
-    for entry in list.split([',', ' ']).map(str::trim).filter(|e| !e.is_empty()) {
+    for entry in list
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
         if entry == "*" {
             return true;
         }
@@ -79,11 +86,19 @@ pub fn bypass(url: &Url, list: &str) -> bool {
 fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
     match (ip, net) {
         (IpAddr::V4(a), IpAddr::V4(b)) if bits <= 32 => {
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             (u32::from(a) & mask) == (u32::from(b) & mask)
         }
         (IpAddr::V6(a), IpAddr::V6(b)) if bits <= 128 => {
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             (u128::from(a) & mask) == (u128::from(b) & mask)
         }
         _ => false,
@@ -154,15 +169,30 @@ mod tests {
     }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
     fn explicit_key_order() {
-        let p = pairs(&[("all", "http://all:1"), ("https", "p2:2"), ("https://a.com", "http://host:3")]);
-        assert_eq!(resolve(&u("https://a.com/x"), &p, false).as_deref(), Some("http://host:3"));
-        assert_eq!(resolve(&u("https://b.com/x"), &p, false).as_deref(), Some("http://p2:2"));
-        assert_eq!(resolve(&u("http://b.com/x"), &p, false).as_deref(), Some("http://all:1"));
+        let p = pairs(&[
+            ("all", "http://all:1"),
+            ("https", "p2:2"),
+            ("https://a.com", "http://host:3"),
+        ]);
+        assert_eq!(
+            resolve(&u("https://a.com/x"), &p, false).as_deref(),
+            Some("http://host:3")
+        );
+        assert_eq!(
+            resolve(&u("https://b.com/x"), &p, false).as_deref(),
+            Some("http://p2:2")
+        );
+        assert_eq!(
+            resolve(&u("http://b.com/x"), &p, false).as_deref(),
+            Some("http://all:1")
+        );
         assert_eq!(resolve(&u("http://b.com/x"), &[], false), None);
     }
 

@@ -70,12 +70,27 @@ mod tests {
     #[test]
     fn strip_rules_match_requests() {
         assert!(should_strip_auth(&u("http://a.com/"), &u("http://b.com/")));
-        assert!(!should_strip_auth(&u("http://a.com/"), &u("https://a.com/")));
-        assert!(!should_strip_auth(&u("http://a.com:80/"), &u("https://a.com:443/")));
-        assert!(should_strip_auth(&u("http://a.com:8080/"), &u("https://a.com/")));
+        assert!(!should_strip_auth(
+            &u("http://a.com/"),
+            &u("https://a.com/")
+        ));
+        assert!(!should_strip_auth(
+            &u("http://a.com:80/"),
+            &u("https://a.com:443/")
+        ));
+        assert!(should_strip_auth(
+            &u("http://a.com:8080/"),
+            &u("https://a.com/")
+        ));
         assert!(should_strip_auth(&u("https://a.com/"), &u("http://a.com/")));
-        assert!(should_strip_auth(&u("http://a.com:1/"), &u("http://a.com:2/")));
-        assert!(!should_strip_auth(&u("http://a.com/x"), &u("http://a.com/y")));
+        assert!(should_strip_auth(
+            &u("http://a.com:1/"),
+            &u("http://a.com:2/")
+        ));
+        assert!(!should_strip_auth(
+            &u("http://a.com/x"),
+            &u("http://a.com/y")
+        ));
     }
 
     #[test]

@@ -104,7 +104,11 @@ where
 }
 
 fn trim_ascii_ws(v: &[u8]) -> &[u8] {
-    let end = v.iter().rposition(|b| !b.is_ascii_whitespace()).map(|i| i + 1).unwrap_or(0);
+    let end = v
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map(|i| i + 1)
+        .unwrap_or(0);
     &v[..end]
 }
 
@@ -114,9 +118,12 @@ mod tests {
 
     #[test]
     fn bad_headers_are_named_not_echoed() {
-        let err = headers_from_pairs([("Authorization".to_string(), b"Bearer x\r\nInjected: 1".to_vec())])
-            .err()
-            .unwrap_or_else(|| unreachable!());
+        let err = headers_from_pairs([(
+            "Authorization".to_string(),
+            b"Bearer x\r\nInjected: 1".to_vec(),
+        )])
+        .err()
+        .unwrap_or_else(|| unreachable!());
         assert_eq!(err.kind, ErrorKind::InvalidHeader);
         assert!(err.message.contains("Authorization"));
         assert!(!err.message.contains("Bearer"));

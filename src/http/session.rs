@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use cookie_store::CookieStore;
-use http::header::{HeaderValue, COOKIE, LOCATION, SET_COOKIE};
+use http::header::{HeaderValue, CONTENT_LENGTH, COOKIE, LOCATION, SET_COOKIE};
 use http::{HeaderMap, Method};
 use url::Url;
 
@@ -97,6 +97,7 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client> {
         .no_proxy()
         .pool_idle_timeout(Duration::from_secs(90))
         .tcp_nodelay(true)
+        .http1_title_case_headers()
         .tls_backend_preconfigured(tls);
     if let Some(proxy) = &key.proxy {
         let p = reqwest::Proxy::all(proxy.as_str()).map_err(|_| {
@@ -113,9 +114,12 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client> {
     if let Some(t) = key.timeouts.read {
         builder = builder.read_timeout(t);
     }
-    builder
-        .build()
-        .map_err(|e| Error::new(ErrorKind::Other, format!("Could not build the HTTP client: {}", source_chain(&e))))
+    builder.build().map_err(|e| {
+        Error::new(
+            ErrorKind::Other,
+            format!("Could not build the HTTP client: {}", source_chain(&e)),
+        )
+    })
 }
 
 /// A cookie jar plus a (possibly shared) pool.
@@ -188,15 +192,28 @@ impl Session {
             any.push((name.to_string(), value.to_string()));
             return Ok(());
         }
-        let url = Url::parse(&format!("http://{}{}", domain.trim_start_matches('.'), path))
-            .map_err(|e| Error::new(ErrorKind::Other, format!("Invalid cookie domain {domain:?}: {e}")))?;
+        let url = Url::parse(&format!(
+            "http://{}{}",
+            domain.trim_start_matches('.'),
+            path
+        ))
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Other,
+                format!("Invalid cookie domain {domain:?}: {e}"),
+            )
+        })?;
         let raw = cookie::Cookie::build((name.to_string(), value.to_string()))
             .domain(domain.to_string())
             .path(path.to_string())
             .build();
         let mut jar = self.jar.lock().unwrap_or_else(|e| e.into_inner());
-        jar.insert_raw(&raw, &url)
-            .map_err(|e| Error::new(ErrorKind::Other, format!("Cookie {name:?} was refused: {e}")))?;
+        jar.insert_raw(&raw, &url).map_err(|e| {
+            Error::new(
+                ErrorKind::Other,
+                format!("Cookie {name:?} was refused: {e}"),
+            )
+        })?;
         Ok(())
     }
 
@@ -216,7 +233,11 @@ impl Session {
                 }
                 _ => None,
             })
-            .filter(|(d, _)| domain.map(|want| want.trim_start_matches('.') == d).unwrap_or(true))
+            .filter(|(d, _)| {
+                domain
+                    .map(|want| want.trim_start_matches('.') == d)
+                    .unwrap_or(true)
+            })
             .collect();
         for (d, p) in matches {
             jar.remove(&d, &p, name);
@@ -225,7 +246,10 @@ impl Session {
 
     pub fn clear_cookies(&self) {
         self.jar.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        self.any_domain.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.any_domain
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     fn cookie_header(&self, url: &Url, per_request: &[(String, String)]) -> Option<String> {
@@ -248,7 +272,13 @@ impl Session {
         if pairs.is_empty() {
             return None;
         }
-        Some(pairs.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; "))
+        Some(
+            pairs
+                .iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
     }
 
     fn store_cookies(&self, url: &Url, headers: &HeaderMap) {
@@ -309,7 +339,15 @@ impl Session {
                     }
                 }
             }
-            let mut builder = client.request(method.clone(), url.clone()).headers(sent.clone());
+            if body.as_ref().map(Bytes::is_empty).unwrap_or(false)
+                && !sent.contains_key(CONTENT_LENGTH)
+            {
+                // requests sends an explicit zero length for body-less POST/PUT/...
+                sent.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+            }
+            let mut builder = client
+                .request(method.clone(), url.clone())
+                .headers(sent.clone());
             if let Some(b) = &body {
                 builder = builder.body(b.clone());
             }
@@ -326,10 +364,12 @@ impl Session {
                 url: url.to_string(),
                 headers: sent,
             };
-            let location = resp
-                .headers()
-                .get(LOCATION)
-                .and_then(|v| v.to_str().ok().map(str::to_string).or_else(|| Some(String::from_utf8_lossy(v.as_bytes()).into_owned())));
+            let location = resp.headers().get(LOCATION).and_then(|v| {
+                v.to_str()
+                    .ok()
+                    .map(str::to_string)
+                    .or_else(|| Some(String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            });
             let follow = allow_redirects && redirect::is_redirect(status) && location.is_some();
             let mut response = head_of(resp, &url, elapsed, sent_request);
             if !follow {
@@ -359,16 +399,18 @@ impl Session {
             let next = url.join(&location).map_err(|e| {
                 Error::new(
                     ErrorKind::InvalidUrl,
-                    format!("Invalid redirect location {:?}: {e}", url_util::redact_str(&location)),
+                    format!(
+                        "Invalid redirect location {:?}: {e}",
+                        url_util::redact_str(&location)
+                    ),
                 )
             })?;
             let next = url_util::parse(next.as_str())?;
             let new_method = redirect::next_method(status, &method);
-            if new_method != method || (status != 307 && status != 308 && new_method == Method::GET) {
-                if new_method == Method::GET || new_method == Method::HEAD {
-                    body = None;
-                    redirect::drop_body_headers(&mut headers);
-                }
+            if status != 307 && status != 308 {
+                // requests drops the body (and its headers) on every other redirect.
+                body = None;
+                redirect::drop_body_headers(&mut headers);
             }
             method = new_method;
             if redirect::should_strip_auth(&url, &next) {
@@ -444,7 +486,10 @@ fn classify_send_error(e: &reqwest::Error, url: &Url, via_proxy: bool, t: Timeou
         }
         return Error::new(
             ErrorKind::ReadTimeout,
-            format!("Read timed out waiting for {shown} (read timeout={})", describe_timeout(t.read)),
+            format!(
+                "Read timed out waiting for {shown} (read timeout={})",
+                describe_timeout(t.read)
+            ),
         );
     }
     if chain_has_tls(e) {
@@ -457,27 +502,57 @@ fn classify_send_error(e: &reqwest::Error, url: &Url, via_proxy: bool, t: Timeou
     }
     if e.is_connect() {
         if via_proxy {
-            return Error::new(ErrorKind::Proxy, format!("Cannot connect to proxy for {shown}: {detail}"));
+            return Error::new(
+                ErrorKind::Proxy,
+                format!("Cannot connect to proxy for {shown}: {detail}"),
+            );
         }
-        return Error::new(ErrorKind::Connection, format!("Failed to connect to {shown}: {detail}"));
+        return Error::new(
+            ErrorKind::Connection,
+            format!("Failed to connect to {shown}: {detail}"),
+        );
     }
     if e.is_builder() {
-        return Error::new(ErrorKind::InvalidUrl, format!("Invalid request to {shown}: {detail}"));
+        return Error::new(
+            ErrorKind::InvalidUrl,
+            format!("Invalid request to {shown}: {detail}"),
+        );
     }
-    Error::new(ErrorKind::Connection, format!("Connection aborted talking to {shown}: {detail}"))
+    Error::new(
+        ErrorKind::Connection,
+        format!("Connection aborted talking to {shown}: {detail}"),
+    )
 }
 
 /// Map a failure while reading a body.
 pub(crate) fn classify_body_error(e: &reqwest::Error) -> Error {
     let detail = source_chain(e);
     if e.is_timeout() {
-        return Error::new(ErrorKind::ReadTimeout, format!("Read timed out while reading the body: {detail}"));
+        return Error::new(
+            ErrorKind::ReadTimeout,
+            format!("Read timed out while reading the body: {detail}"),
+        );
     }
-    if e.is_decode() {
-        return Error::new(ErrorKind::ContentDecoding, format!("Failed to decode the response body: {detail}"));
+    if e.is_decode() && !chain_has_hyper(e) {
+        return Error::new(
+            ErrorKind::ContentDecoding,
+            format!("Failed to decode the response body: {detail}"),
+        );
     }
     Error::new(
         ErrorKind::ChunkedEncoding,
         format!("Connection broken while reading the body: {detail}"),
     )
+}
+
+/// True when hyper (the connection), not a decoder, failed.
+fn chain_has_hyper(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if e.is::<hyper::Error>() {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
 }

@@ -62,7 +62,10 @@ fn load_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>> {
     let meta = std::fs::metadata(path).map_err(|e| file_error(path, what, e))?;
     let files: Vec<PathBuf> = if meta.is_dir() {
         let entries = std::fs::read_dir(path).map_err(|e| file_error(path, what, e))?;
-        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect()
+        entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect()
     } else {
         vec![path.to_path_buf()]
     };
@@ -87,7 +90,7 @@ fn load_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>> {
 pub fn env_bundles() -> Vec<PathBuf> {
     ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"]
         .iter()
-        .filter_map(|v| std::env::var_os(v))
+        .filter_map(std::env::var_os)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .collect()
@@ -104,7 +107,10 @@ fn root_store(verify: &Verify) -> Result<RootCertStore> {
         Verify::Default => {
             store.add_parsable_certificates(native_roots().iter().cloned());
             for path in env_bundles() {
-                let certs = load_certs(&path, "the CA bundle named by REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE")?;
+                let certs = load_certs(
+                    &path,
+                    "the CA bundle named by REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE",
+                )?;
                 store.add_parsable_certificates(certs);
             }
             if store.is_empty() {
@@ -115,7 +121,9 @@ fn root_store(verify: &Verify) -> Result<RootCertStore> {
     Ok(store)
 }
 
-fn client_identity(cert: &ClientCert) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
+fn client_identity(
+    cert: &ClientCert,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
     let chain = load_certs(&cert.cert, "the client certificate")?;
     let key_path = cert.key.as_ref().unwrap_or(&cert.cert);
     let key = PrivateKeyDer::from_pem_file(key_path)
@@ -140,7 +148,10 @@ pub fn client_config(verify: &Verify, cert: Option<&ClientCert>) -> Result<Clien
         Some(cert) => {
             let (chain, key) = client_identity(cert)?;
             builder.with_client_auth_cert(chain, key).map_err(|e| {
-                Error::new(ErrorKind::InvalidFile, format!("The client certificate cannot be used: {e}"))
+                Error::new(
+                    ErrorKind::InvalidFile,
+                    format!("The client certificate cannot be used: {e}"),
+                )
             })?
         }
     };

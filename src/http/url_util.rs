@@ -63,12 +63,7 @@ pub fn redact_str(raw: &str) -> String {
         Some(at) => {
             let userinfo = &authority[..at];
             let user = userinfo.split(':').next().unwrap_or("");
-            format!(
-                "{}{}:***@{}",
-                &raw[..scheme_end],
-                user,
-                &rest[at + 1..]
-            )
+            format!("{}{}:***@{}", &raw[..scheme_end], user, &rest[at + 1..])
         }
         None => raw.to_string(),
     }
@@ -85,10 +80,22 @@ mod tests {
 
     #[test]
     fn classifies_like_requests() {
-        assert_eq!(parse("example.com/x").map_err(|e| e.kind).err(), Some(ErrorKind::MissingSchema));
-        assert_eq!(parse("ftp://example.com").map_err(|e| e.kind).err(), Some(ErrorKind::InvalidSchema));
-        assert_eq!(parse("http://").map_err(|e| e.kind).err(), Some(ErrorKind::InvalidUrl));
-        assert_eq!(parse("http://[::1").map_err(|e| e.kind).err(), Some(ErrorKind::InvalidUrl));
+        assert_eq!(
+            parse("example.com/x").map_err(|e| e.kind).err(),
+            Some(ErrorKind::MissingSchema)
+        );
+        assert_eq!(
+            parse("ftp://example.com").map_err(|e| e.kind).err(),
+            Some(ErrorKind::InvalidSchema)
+        );
+        assert_eq!(
+            parse("http://").map_err(|e| e.kind).err(),
+            Some(ErrorKind::InvalidUrl)
+        );
+        assert_eq!(
+            parse("http://[::1").map_err(|e| e.kind).err(),
+            Some(ErrorKind::InvalidUrl)
+        );
         assert!(parse("https://acme.petro.ai/api/data").is_ok());
     }
 
@@ -97,7 +104,10 @@ mod tests {
         let url = Url::parse("http://user:s3cret@host/x").unwrap_or_else(|e| unreachable!("{e}"));
         assert!(!redact(&url).contains("s3cret"));
         assert!(!redact_str("http://user:s3cret@host:bad/x").contains("s3cret"));
-        let err = parse("http://user:s3cret@[::1/x").err().map(|e| e.message).unwrap_or_default();
+        let err = parse("http://user:s3cret@[::1/x")
+            .err()
+            .map(|e| e.message)
+            .unwrap_or_default();
         assert!(!err.contains("s3cret"), "{err}");
     }
 }

@@ -35,7 +35,8 @@ where
             "petro's blocking API was called from inside its own async runtime; use the async API there",
         ));
     }
-    let rt = runtime::get().map_err(|e| internal(format!("cannot start petro's I/O runtime: {e}")))?;
+    let rt =
+        runtime::get().map_err(|e| internal(format!("cannot start petro's I/O runtime: {e}")))?;
     let (tx, rx) = sync_channel::<Result<T, Error>>(1);
     let handle = rt.spawn(async move {
         let _ = tx.send(fut.await);
@@ -80,7 +81,10 @@ fn header_bytes(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     Err(super::errors::new_error(
         v.py(),
         "InvalidHeader",
-        (format!("Header values must be str or bytes, not {}", v.get_type().name()?),),
+        (format!(
+            "Header values must be str or bytes, not {}",
+            v.get_type().name()?
+        ),),
     ))
 }
 
@@ -101,7 +105,9 @@ fn verify_from(v: &Bound<'_, PyAny>) -> PyResult<Verify> {
     if let Ok(p) = v.extract::<PathBuf>() {
         return Ok(Verify::Bundle(p));
     }
-    Err(PyTypeError::new_err("verify must be True, False or a path to a CA bundle"))
+    Err(PyTypeError::new_err(
+        "verify must be True, False or a path to a CA bundle",
+    ))
 }
 
 fn cert_from(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<ClientCert>> {
@@ -113,9 +119,14 @@ fn cert_from(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<ClientCert>> {
         return Ok(Some(ClientCert { cert: p, key: None }));
     }
     if let Ok((c, k)) = v.extract::<(PathBuf, PathBuf)>() {
-        return Ok(Some(ClientCert { cert: c, key: Some(k) }));
+        return Ok(Some(ClientCert {
+            cert: c,
+            key: Some(k),
+        }));
     }
-    Err(PyTypeError::new_err("cert must be a path or a (cert, key) tuple of paths"))
+    Err(PyTypeError::new_err(
+        "cert must be a path or a (cert, key) tuple of paths",
+    ))
 }
 
 /// A connection pool and cookie jar (`petro.Session` wraps it).
@@ -130,7 +141,11 @@ impl PySession {
     #[new]
     #[pyo3(signature = (shared = false))]
     fn new(shared: bool) -> Self {
-        let pool = if shared { shared_pool() } else { Arc::new(Pool::new()) };
+        let pool = if shared {
+            shared_pool()
+        } else {
+            Arc::new(Pool::new())
+        };
         PySession {
             inner: Arc::new(Session::new(pool)),
         }
@@ -220,8 +235,17 @@ impl PySession {
     }
 
     #[pyo3(signature = (name, value, domain = "", path = "/"))]
-    fn set_cookie(&self, py: Python<'_>, name: &str, value: &str, domain: &str, path: &str) -> PyResult<()> {
-        self.inner.set_cookie(name, value, domain, path).map_err(|e| to_py(py, e))
+    fn set_cookie(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        value: &str,
+        domain: &str,
+        path: &str,
+    ) -> PyResult<()> {
+        self.inner
+            .set_cookie(name, value, domain, path)
+            .map_err(|e| to_py(py, e))
     }
 
     #[pyo3(signature = (name, domain = None))]
@@ -339,7 +363,10 @@ impl PyRawResponse {
 impl PyRawResponse {
     /// Response headers as (name, value) pairs, in arrival order.
     fn headers(&self) -> Vec<(String, String)> {
-        self.headers.iter().map(|(k, v)| (k.clone(), latin1(v))).collect()
+        self.headers
+            .iter()
+            .map(|(k, v)| (k.clone(), latin1(v)))
+            .collect()
     }
 
     /// (method, url, headers) of the request as finally sent.
@@ -347,7 +374,10 @@ impl PyRawResponse {
         (
             self.request_method.clone(),
             self.request_url.clone(),
-            self.request_headers.iter().map(|(k, v)| (k.clone(), latin1(v))).collect(),
+            self.request_headers
+                .iter()
+                .map(|(k, v)| (k.clone(), latin1(v)))
+                .collect(),
         )
     }
 
@@ -359,7 +389,10 @@ impl PyRawResponse {
     /// True when the body has been read into memory.
     #[getter]
     fn is_read(&self) -> bool {
-        self.body.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+        self.body
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
     }
 
     /// The whole body as bytes (reads the rest of a stream).
@@ -378,7 +411,11 @@ impl PyRawResponse {
     fn read_chunk<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
         if let Some(b) = self.body.lock().unwrap_or_else(|e| e.into_inner()).take() {
             // Body already in memory: hand it out once.
-            return Ok(if b.is_empty() { None } else { Some(PyBytes::new(py, &b)) });
+            return Ok(if b.is_empty() {
+                None
+            } else {
+                Some(PyBytes::new(py, &b))
+            });
         }
         let stream = self.stream.clone();
         let chunk = wait(py, async move {

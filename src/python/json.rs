@@ -84,7 +84,13 @@ fn float_text(v: f64) -> Result<String, Fail> {
     } else {
         Err(fail(Failure::NotCompliant(format!(
             "Out of range float values are not JSON compliant: {}",
-            if v.is_nan() { "nan" } else if v > 0.0 { "inf" } else { "-inf" }
+            if v.is_nan() {
+                "nan"
+            } else if v > 0.0 {
+                "inf"
+            } else {
+                "-inf"
+            }
         ))))
     }
 }
@@ -109,7 +115,9 @@ fn write(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>, depth: usize) -> Result<(), 
         out.extend_from_slice(b"null");
     } else if let Ok(s) = obj.cast::<PyString>() {
         let text = s.to_cow().map_err(|_| {
-            fail(Failure::Value("String contains a lone surrogate and cannot be encoded".into()))
+            fail(Failure::Value(
+                "String contains a lone surrogate and cannot be encoded".into(),
+            ))
         })?;
         jsonfmt::write_str(out, &text);
     } else if let Ok(b) = obj.cast::<PyBool>() {
@@ -143,7 +151,9 @@ fn write(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>, depth: usize) -> Result<(), 
             .name()
             .map(|n| n.to_string())
             .unwrap_or_else(|_| "object".to_string());
-        return Err(fail(Failure::Type(format!("Object of type {name} is not JSON serializable"))));
+        return Err(fail(Failure::Type(format!(
+            "Object of type {name} is not JSON serializable"
+        ))));
     }
     Ok(())
 }
@@ -186,7 +196,11 @@ fn dict_key(k: &Bound<'_, PyAny>) -> Result<String, Fail> {
     if k.is_none() {
         return Ok("null".to_string());
     }
-    let name = k.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+    let name = k
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
     Err(fail(Failure::Type(format!(
         "keys must be str, int, float, bool or None, not {name}"
     ))))

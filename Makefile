@@ -1,0 +1,48 @@
+# petro: one entry point for every chore. `make help` lists the targets.
+# The commands the README shows are these targets, and .ci/run calls them too.
+
+PYTHON ?= python3
+PIP := $(PYTHON) -m pip
+# Build cache outside the clone (reused when present, never required).
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/petro/target
+
+.DEFAULT_GOAL := help
+.PHONY: help install dev example test test-rust lint format bench bench-quick clean
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+install: ## Build the Rust core and install petro into the current Python
+	$(PIP) install --quiet --disable-pip-version-check .
+
+dev: ## Install petro with the test and lint tools
+	$(PIP) install --quiet --disable-pip-version-check ".[test]"
+
+example: install ## Run the main example against the built-in emulator
+	$(PYTHON) examples/quickstart.py
+
+test: dev test-rust ## Run the whole test suite (Rust unit tests, then pytest)
+	$(PYTHON) -m pytest -q
+
+test-rust: ## Run the pure-Rust unit tests (no Python needed)
+	cargo test --quiet
+
+lint: ## cargo fmt --check, clippy -D warnings, ruff
+	cargo fmt --check
+	cargo clippy --quiet --all-targets --features python -- -D warnings
+	$(PYTHON) -m ruff check python tests examples benchmarks
+	$(PYTHON) -m ruff format --check python tests examples benchmarks
+
+format: ## Format Rust and Python code
+	cargo fmt
+	$(PYTHON) -m ruff format python tests examples benchmarks
+	$(PYTHON) -m ruff check --fix python tests examples benchmarks
+
+bench: install ## Full side-by-side benchmark (results in benchmarks/results/)
+	$(PYTHON) benchmarks/run.py
+
+bench-quick: install ## Quick benchmark profile (about a minute)
+	$(PYTHON) benchmarks/run.py --quick
+
+clean: ## Remove build output
+	rm -rf dist build .pytest_cache .ruff_cache

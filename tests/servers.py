@@ -1,0 +1,170 @@
+"""A small real HTTP server for tests that need odd behaviour (slow, hanging,
+redirecting, compressed); runs in a thread on 127.0.0.1 and a free port."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import threading
+import time
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status, body=b"", headers=None, reason=None):
+        self.send_response(status, reason)
+        headers = dict(headers or {})
+        headers.setdefault("Content-Length", str(len(body)))
+        for k, v in headers.items():
+            if isinstance(v, list):
+                for item in v:
+                    self.send_header(k, item)
+            else:
+                self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _handle(self):
+        url = urlsplit(self.path)
+        q = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        body = self._body()
+        server = self.server
+        server.requests.append(
+            {
+                "method": self.command,
+                "path": self.path,
+                "headers": list(self.headers.items()),
+                "body": body,
+            }
+        )
+        p = url.path
+        if p == "/echo":
+            out = {
+                "method": self.command,
+                "path": self.path,
+                "headers": [[k, v] for k, v in self.headers.items()],
+                "body": base64.b64encode(body).decode(),
+            }
+            self._send(200, json.dumps(out).encode(), {"Content-Type": "application/json"})
+        elif p == "/slow":
+            time.sleep(float(q.get("delay", "1")))
+            self._send(200, b"slow", {"Content-Type": "text/plain"})
+        elif p == "/hang":
+            server.hang.wait(float(q.get("max", "30")))
+            try:
+                self._send(200, b"late")
+            except OSError:
+                pass
+        elif p == "/slowbody":
+            self.send_response(200)
+            self.send_header("Content-Length", "10")
+            self.end_headers()
+            self.wfile.write(b"12345")
+            self.wfile.flush()
+            time.sleep(float(q.get("delay", "2")))
+            try:
+                self.wfile.write(b"67890")
+            except OSError:
+                pass
+        elif p == "/truncated":
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b'{"a": 1')
+            self.wfile.flush()
+            self.close_connection = True
+        elif p == "/redirect":
+            status = int(q.get("status", "302"))
+            self._send(status, b"moved", {"Location": q.get("to", "/echo")})
+        elif p == "/loop":
+            self._send(302, b"", {"Location": "/loop"})
+        elif p == "/status":
+            code = int(q.get("code", "200"))
+            self._send(
+                code,
+                json.dumps({"error": "x", "message": "status"}).encode(),
+                {"Content-Type": "application/json", "X-Request-Id": "req-123"},
+            )
+        elif p == "/cookies/set":
+            self._send(200, b"ok", {"Set-Cookie": [f"{k}={v}; Path=/" for k, v in q.items()]})
+        elif p == "/bytes":
+            data = bytes.fromhex(q.get("hex", ""))
+            self._send(200, data, {"Content-Type": q.get("ctype", "application/octet-stream")})
+        elif p.startswith("/encoded/"):
+            enc = p.rsplit("/", 1)[1]
+            raw = json.dumps({"encoding": enc, "data": list(range(100))}).encode()
+            if enc == "gzip":
+                data = gzip.compress(raw)
+            elif enc == "deflate":
+                data = zlib.compress(raw)
+            elif enc == "br":
+                import brotli
+
+                data = brotli.compress(raw)
+            elif enc == "zstd":
+                import zstandard
+
+                data = zstandard.ZstdCompressor().compress(raw)
+            else:
+                data = b"\x00garbage"
+                enc = "gzip"
+            self._send(200, data, {"Content-Type": "application/json", "Content-Encoding": enc})
+        elif p == "/lines":
+            self._send(200, b"one\ntwo\r\nthree\n\nfive", {"Content-Type": "text/plain"})
+        elif p == "/links":
+            self._send(
+                200,
+                b"",
+                {"Link": '<https://x/?page=2>; rel="next", <https://x/?page=9>; rel="last"'},
+            )
+        else:
+            self._send(404, b"not found")
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+
+class TestServer:
+    """``with TestServer() as s: s.url("/echo")``."""
+
+    def __init__(self):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.requests = []
+        self.httpd.hang = threading.Event()
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def requests(self):
+        return self.httpd.requests
+
+    def url(self, path="/"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.hang.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *a):
+        self.stop()

@@ -1,0 +1,86 @@
+"""JSON in and out agrees with the standard library."""
+
+import datetime
+import json
+import math
+
+import pytest
+
+import petro
+from petro import _core
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"b": 1, "a": 2, "c": {"z": 1, "y": 2}}',
+        b"[1, -0, 1.5, 1e400, -1e400, 123456789012345678901234567890, -98765432109876543210]",
+        b'{"a": 1, "a": 2}',
+        b'"\\u00e9\\ud83d\\ude00 \\n"',
+        b"  [true, false, null]  ",
+        b'{"nested": [[[[{"deep": [1]}]]]]}',
+        '{"unicode": "Ünïcode ☃"}'.encode(),
+        b"1.7976931348623157e308",
+        b"0.1",
+    ],
+)
+def test_loads_agrees_with_json_module(text):
+    assert _core.loads(text) == json.loads(text)
+    assert list(_core.loads(text)) == list(json.loads(text)) if text.startswith(b"{") else True
+
+
+def test_key_order_and_duplicates():
+    data = _core.loads(b'{"z": 1, "a": 2, "m": 3, "a": 4}')
+    assert list(data) == ["z", "a", "m"] and data["a"] == 4
+
+
+def test_nan_and_infinity_accepted():
+    out = _core.loads(b"[NaN, Infinity, -Infinity]")
+    assert math.isnan(out[0]) and out[1] == math.inf and out[2] == -math.inf
+
+
+@pytest.mark.parametrize(
+    "bad", [b'{"a": 1} trailing', b"[1, 2", b"\xff\xfe", b'"\xc3\x28"', b"", b'{"a" 1}']
+)
+def test_invalid_json_rejected(bad):
+    with pytest.raises(ValueError):  # JSONDecodeError, or UnicodeDecodeError for bad UTF-8
+        json.loads(bad)
+    with pytest.raises(petro.JSONDecodeError):
+        _core.loads(bad)
+
+
+def test_dumps_matches_json_dumps():
+    values = [
+        {"type": "petron", "query": {}, "options": {"limit": 10}},
+        [0.1, 1e16, 1e-5, 123.456, -2.5e-300, 10**30, -(10**30), True, False, None],
+        {"k": 'tab\tquote"backslash\\ctrl\x01 uni é 😀 \u2028'},
+        {1: "a", 2.5: "b", False: "c", None: "d"},
+        (1, (2, 3)),
+        "",
+    ]
+    for v in values:
+        assert _core.dumps(v) == json.dumps(v).encode(), v
+
+
+def test_dumps_errors_name_the_type_and_place():
+    with pytest.raises(TypeError, match=r"datetime.*\$\.data\[0\]\.when"):
+        _core.dumps({"data": [{"when": datetime.datetime(2024, 1, 1)}]})
+    with pytest.raises(TypeError, match="set"):
+        _core.dumps({"ids": {1, 2}})
+    with pytest.raises(ValueError, match=r"nan.*\$\.x"):
+        _core.dumps({"x": float("nan")})
+    with pytest.raises(petro.exceptions.InvalidJSONError):
+        _core.dumps([float("inf")])
+    with pytest.raises(TypeError, match="keys must be"):
+        _core.dumps({(1, 2): 3})
+    circular = []
+    circular.append(circular)
+    with pytest.raises(ValueError, match="Circular"):
+        _core.dumps(circular)
+
+
+def test_bad_json_argument_raises_before_sending(server):
+    before = len(server.requests)
+    with pytest.raises(TypeError, match="type date is not JSON serializable"):
+        petro.post(server.url("/echo"), json={"when": datetime.date.today()})
+    assert len(server.requests) == before

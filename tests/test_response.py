@@ -1,0 +1,117 @@
+"""Response attributes and body handling."""
+
+import datetime
+import pickle
+
+import pytest
+
+import petro
+
+
+def test_response_attributes(server):
+    r = petro.get(server.url("/status?code=200"))
+    assert repr(r) == "<Response [200]>"
+    assert r.status_code == 200 and r.ok and bool(r)
+    assert r.reason == "OK"
+    assert r.headers["content-type"] == r.headers["Content-Type"] == "application/json"
+    assert r.url == server.url("/status?code=200")
+    assert r.encoding == "utf-8"
+    assert isinstance(r.elapsed, datetime.timedelta) and r.elapsed.total_seconds() > 0
+    assert r.history == []
+    assert r.request.method == "GET" and r.request.url == r.url
+    assert r.json() == {"error": "x", "message": "status"}
+    assert r.text == r.content.decode()
+    assert r.apparent_encoding == "utf-8"
+
+
+def test_error_status_is_falsy_and_raises_typed_errors(server):
+    for code, cls in [
+        (400, petro.BadRequestError),
+        (401, petro.AuthenticationError),
+        (403, petro.PermissionDeniedError),
+        (404, petro.NotFoundError),
+        (409, petro.ConflictError),
+        (422, petro.BadRequestError),
+        (429, petro.RateLimitError),
+        (500, petro.ServerError),
+        (503, petro.ServerError),
+        (418, petro.HTTPError),
+    ]:
+        r = petro.get(server.url(f"/status?code={code}"))
+        assert not r.ok and not r
+        with pytest.raises(cls) as e:
+            r.raise_for_status()
+        assert isinstance(e.value, petro.exceptions.HTTPError)
+        assert e.value.response is r and e.value.status_code == code
+        assert e.value.request_id == "req-123"
+        assert e.value.body == {"error": "x", "message": "status"}
+        assert str(code) in str(e.value)
+
+
+def test_links_and_lines(server):
+    r = petro.get(server.url("/links"))
+    assert r.links["next"]["url"] == "https://x/?page=2"
+    assert r.links["last"]["rel"] == "last"
+    r = petro.get(server.url("/lines"))
+    assert list(r.iter_lines()) == [b"one", b"two", b"three", b"", b"five"]
+    assert list(r.iter_lines(decode_unicode=True)) == ["one", "two", "three", "", "five"]
+
+
+def test_streaming(server):
+    r = petro.get(server.url("/lines"), stream=True)
+    chunks = list(r.iter_content(4))
+    assert b"".join(chunks) == b"one\ntwo\r\nthree\n\nfive"
+    assert all(len(c) == 4 for c in chunks[:-1])
+    with pytest.raises(petro.StreamConsumedError):
+        r.content  # noqa: B018
+    r = petro.get(server.url("/lines"), stream=True)
+    assert r.content == b"one\ntwo\r\nthree\n\nfive"
+    assert list(r.iter_content(None)) == [r.content]
+
+
+@pytest.mark.parametrize("enc", ["gzip", "deflate", "br", "zstd"])
+def test_compressed_bodies_are_decoded(server, enc):
+    r = petro.get(server.url(f"/encoded/{enc}"))
+    assert r.json() == {"encoding": enc, "data": list(range(100))}
+
+
+def test_broken_compression_raises(server):
+    with pytest.raises(petro.exceptions.ContentDecodingError):
+        petro.get(server.url("/encoded/broken"))
+
+
+def test_text_encodings(server):
+    r = petro.get(server.url("/bytes?hex=e9&ctype=text/plain"))
+    assert r.encoding == "ISO-8859-1" and r.text == "é"
+    r = petro.get(server.url("/bytes?hex=c3a9&ctype=text/plain;%20charset=utf-8"))
+    assert r.text == "é"
+    r.encoding = "latin-1"
+    assert r.text == "Ã©"
+
+
+def test_response_pickles(server):
+    r = petro.get(server.url("/status?code=404"), auth=("user", "topsecretpassword"))
+    clone = pickle.loads(pickle.dumps(r))
+    assert clone.status_code == 404 and clone.json() == r.json()
+    assert clone.headers == r.headers
+    assert b"topsecretpassword" not in pickle.dumps(r)
+    assert b"dXNlcjp0b3BzZWNyZXRwYXNzd29yZA" not in pickle.dumps(r)
+
+
+def test_cookies_persist_in_session(server):
+    with petro.Session() as s:
+        r = s.get(server.url("/cookies/set?flavour=oat"))
+        assert r.cookies == {"flavour": "oat"}
+        assert s.cookies["flavour"] == "oat"
+        got = s.get(server.url("/echo")).json()
+        assert ["Cookie", "flavour=oat"] in got["headers"]
+        s.cookies["extra"] = "1"
+        got = s.get(server.url("/echo"), cookies={"per": "call"}).json()
+        cookie = dict(got["headers"])["Cookie"]
+        assert set(cookie.split("; ")) == {"flavour=oat", "extra=1", "per=call"}
+        del s.cookies["flavour"]
+        assert "flavour" not in s.cookies
+    # module-level calls do not keep cookies
+    petro.get(server.url("/cookies/set?leak=1"))
+    got = petro.get(server.url("/echo")).json()
+    assert "Cookie" not in dict(got["headers"])

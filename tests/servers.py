@@ -51,6 +51,11 @@ class Handler(BaseHTTPRequestHandler):
             }
         )
         p = url.path
+        if self.path.startswith(("http://", "https://")):
+            # Used as a forward proxy: say so, and what was asked for.
+            out = {"proxied": self.path, "headers": [[k, v] for k, v in self.headers.items()]}
+            self._send(200, json.dumps(out).encode(), {"Content-Type": "application/json"})
+            return
         if p == "/echo":
             out = {
                 "method": self.command,

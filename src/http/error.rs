@@ -133,5 +133,15 @@ pub fn chain_has_tls(err: &(dyn std::error::Error + 'static)) -> bool {
         }
         cur = e.source();
     }
-    false
+    // io::Error hides its inner error from source(): fall back to rustls' wording.
+    let text = source_chain(err);
+    [
+        "invalid peer certificate",
+        "received fatal alert",
+        "peer is incompatible",
+        "peer misbehaved",
+        "certificate",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
 }

@@ -96,6 +96,20 @@ class Handler(BaseHTTPRequestHandler):
             self._send(status, b"moved", {"Location": q.get("to", "/echo")})
         elif p == "/loop":
             self._send(302, b"", {"Location": "/loop"})
+        elif p == "/flaky":
+            # Fails `fails` times per key with `code`, then succeeds.
+            key = q.get("key", "default")
+            seen = server.counters.get(key, 0)
+            server.counters[key] = seen + 1
+            if seen < int(q.get("fails", "2")):
+                headers = {"Content-Type": "application/json"}
+                if "retry_after" in q:
+                    headers["Retry-After"] = q["retry_after"]
+                body = json.dumps({"error": "busy", "attempt": seen + 1}).encode()
+                self._send(int(q.get("code", "503")), body, headers)
+            else:
+                body = json.dumps({"ok": True, "attempts": seen + 1}).encode()
+                self._send(200, body, {"Content-Type": "application/json"})
         elif p == "/status":
             code = int(q.get("code", "200"))
             self._send(
@@ -149,6 +163,7 @@ class TestServer:
         self.httpd.daemon_threads = True
         self.httpd.requests = []
         self.httpd.hang = threading.Event()
+        self.httpd.counters = {}
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 

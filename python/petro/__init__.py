@@ -44,6 +44,7 @@ from .exceptions import (
     TooManyRedirects,
 )
 from .models import PreparedRequest, Response
+from .retry import Retry
 from .sessions import DEFAULT_TIMEOUT, Session, session
 from .status_codes import codes
 from .structures import CaseInsensitiveDict
@@ -77,6 +78,7 @@ __all__ = [
     "ReadTimeout",
     "RequestException",
     "Response",
+    "Retry",
     "RetryError",
     "SSLError",
     "ServerError",

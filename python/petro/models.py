@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import datetime
 import json as _json
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,13 +27,12 @@ _UTF8 = frozenset({"utf-8", "utf8", "utf_8", "u8"})
 _NOT_READ: Any = object()
 
 
+_USERINFO_PASSWORD = re.compile(r"(//[^/?#@:]*:)[^/?#@]*@")
+
+
 def _redact_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return parts._replace(netloc=f"{user}:***@{netloc}").geturl()
+    """The URL with any ``user:password@`` password masked (never raises)."""
+    return _USERINFO_PASSWORD.sub(r"\1***@", url)
 
 
 class PreparedRequest:

@@ -9,10 +9,12 @@ from urllib.parse import urlsplit
 
 from . import __version__, _core
 from ._encode import encode_files, encode_params, iter_bytes
+from ._log import log_attempts, logger
 from .auth import BearerAuth, HTTPBasicAuth
 from .cookies import SessionCookies
 from .exceptions import RequestException
-from .models import PreparedRequest, Response
+from .models import PreparedRequest, Response, _redact_url
+from .retry import Retry
 from .structures import CaseInsensitiveDict
 
 __all__ = ["DEFAULT_TIMEOUT", "Session", "default_headers"]
@@ -142,6 +144,7 @@ class Session:
         max_redirects: most redirects to follow (30).
         trust_env: read proxies, CA bundles and netrc from the environment.
         credential_headers: extra header names dropped on redirects to another host.
+        retries: a ``petro.Retry``, an int, or None (the default: no retries, as in requests).
 
     Example:
         >>> with petro.Session() as s:
@@ -162,9 +165,12 @@ class Session:
         "trust_env",
         "max_redirects",
         "timeout",
+        "retries",
     ]
 
-    def __init__(self, *, timeout: Any = DEFAULT_TIMEOUT, _shared_pool: bool = False) -> None:
+    def __init__(
+        self, *, timeout: Any = DEFAULT_TIMEOUT, retries: Any = None, _shared_pool: bool = False
+    ) -> None:
         self.headers: CaseInsensitiveDict = default_headers()
         self.auth: Any = None
         self.proxies: dict[str, str] = {}
@@ -177,6 +183,7 @@ class Session:
         self.trust_env = True
         self.timeout: Any = timeout
         self.credential_headers: set[str] = set()
+        self.retries: Retry | None = Retry.coerce(retries)
         self._native = _core.Session(_shared_pool)
         self.cookies = SessionCookies(self._native)
 
@@ -216,6 +223,9 @@ class Session:
         verify: Any = None,
         cert: Any = None,
         json: Any = None,
+        *,
+        retries: Any = _UNSET,
+        idempotent: bool | None = None,
     ) -> Response:
         """Send a request and return its ``Response`` (requests' ``Session.request``).
 
@@ -235,6 +245,9 @@ class Session:
             verify: True, False, or a CA bundle path.
             cert: client certificate path or ``(cert, key)``.
             json: a JSON-serialisable body (sent as ``application/json``).
+            retries: petro only: a ``petro.Retry`` or an int for this call (default: the
+                session's, which is off).
+            idempotent: petro only: mark a POST as safe to retry (e.g. a read-only query).
 
         Returns:
             The ``Response``.
@@ -339,6 +352,7 @@ class Session:
         verify = self.verify if verify is None else verify
         if isinstance(verify, os.PathLike):
             verify = os.fspath(verify)
+        policy = self.retries if retries is _UNSET else Retry.coerce(retries)
 
         try:
             raw = self._native.request(
@@ -358,14 +372,19 @@ class Session:
                 stream,
                 _merge_cookies(cookies),
                 list(self.credential_headers) if self.credential_headers else None,
+                policy._native() if policy is not None else None,
+                idempotent,
             )
         except RequestException as e:
+            logger.debug("%s %s -> %s: %s", method, _redact_url(url), type(e).__name__, e)
             if e.request is None:
                 e.request = prepared or PreparedRequest(
                     method.upper(), url, CaseInsensitiveDict(pairs), body
                 )
             raise
         resp = Response._from_raw(raw, prepared)
+        if logger.isEnabledFor(10):  # DEBUG
+            log_attempts(method, url, raw.attempts)
         for hook in (hooks or {}).get("response", []) + self.hooks.get("response", []):
             out = hook(resp)
             if out is not None:

@@ -4,6 +4,7 @@
 //! - [`session`]: pools, cookie jars, sending and redirects
 //! - [`response`]: status, headers, body (whole or streamed)
 //! - [`proxy`], [`tls`], [`redirect`]: the rules requests users rely on
+//! - [`retry`]: which failures are retried and how long to wait
 //! - [`error`]: the one error type
 //! - [`jsonfmt`]: JSON text exactly as Python's `json.dumps` writes it
 
@@ -13,6 +14,7 @@ pub mod proxy;
 pub mod redirect;
 pub mod request;
 pub mod response;
+pub mod retry;
 pub mod session;
 pub mod tls;
 pub mod url_util;

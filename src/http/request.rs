@@ -7,6 +7,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::Method;
 
 use super::error::{Error, ErrorKind, Result};
+use super::retry::RetryPolicy;
 use super::tls::{ClientCert, Verify};
 
 /// Connect and read timeouts; `None` waits forever.
@@ -39,6 +40,10 @@ pub struct RequestSpec {
     pub cookies: Vec<(String, String)>,
     /// Extra header names to drop on a redirect to another host.
     pub credential_headers: Vec<String>,
+    /// Retry policy; None sends once.
+    pub retry: Option<RetryPolicy>,
+    /// Whether the request is safe to repeat; None decides by method.
+    pub idempotent: Option<bool>,
 }
 
 impl RequestSpec {
@@ -59,6 +64,8 @@ impl RequestSpec {
             stream: false,
             cookies: Vec::new(),
             credential_headers: Vec::new(),
+            retry: None,
+            idempotent: None,
         }
     }
 }

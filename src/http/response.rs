@@ -6,6 +6,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 
 use super::error::{Error, ErrorKind, Result};
+use super::retry::Attempt;
 
 /// The request as it was finally sent (for `Response.request`).
 #[derive(Debug, Clone)]
@@ -80,6 +81,8 @@ pub struct Response {
     /// The unread body, when streaming.
     pub stream: Option<BodyStream>,
     pub history: Vec<Response>,
+    /// Every attempt made (more than one when retried), for logs.
+    pub attempts: Vec<Attempt>,
 }
 
 impl Response {

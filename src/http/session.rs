@@ -22,6 +22,7 @@ use url::Url;
 use super::error::{chain_has_tls, source_chain, Error, ErrorKind, Result};
 use super::request::{RequestSpec, Timeouts};
 use super::response::{BodyStream, Response, SentRequest};
+use super::retry::{self, Attempt};
 use super::tls::{self, ClientCert, Verify};
 use super::{proxy, redirect, url_util};
 
@@ -295,8 +296,77 @@ impl Session {
         jar.store_response_cookies(cookies.into_iter(), url);
     }
 
-    /// Send a request, following redirects as requests does.
+    /// Send a request, retrying as its policy says, following redirects as
+    /// requests does.
     pub async fn execute(&self, spec: RequestSpec) -> Result<Response> {
+        let policy = spec.retry.clone().filter(|p| p.max_retries > 0);
+        let allowed = spec
+            .idempotent
+            .unwrap_or_else(|| retry::is_idempotent(&spec.method));
+        let Some(policy) = policy.filter(|_| allowed) else {
+            let started = Instant::now();
+            let mut resp = self.send(spec).await?;
+            resp.attempts.push(Attempt {
+                status: Some(resp.status),
+                error: None,
+                elapsed: started.elapsed(),
+                wait: Duration::ZERO,
+            });
+            return Ok(resp);
+        };
+        let first = Instant::now();
+        let mut attempts: Vec<Attempt> = Vec::new();
+        loop {
+            let started = Instant::now();
+            let result = self.send(spec.clone()).await;
+            let elapsed = started.elapsed();
+            let n = attempts.len() as u32 + 1;
+            let wait = match &result {
+                Ok(resp) if policy.statuses.contains(&resp.status) => {
+                    match policy.retry_after(&resp.headers) {
+                        Ok(Some(w)) => Some(w),
+                        Ok(None) => Some(policy.backoff(n)),
+                        Err(()) => None, // asks for longer than we will wait
+                    }
+                }
+                Err(e) if retry::is_retryable_error(e.kind) => Some(policy.backoff(n)),
+                _ => None,
+            };
+            let wait = wait.filter(|_| n <= policy.max_retries).filter(|w| {
+                policy
+                    .deadline
+                    .map(|d| first.elapsed() + *w < d)
+                    .unwrap_or(true)
+            });
+            attempts.push(Attempt {
+                status: result.as_ref().ok().map(|r| r.status),
+                error: result.as_ref().err().map(|e| e.message.clone()),
+                elapsed,
+                wait: wait.unwrap_or(Duration::ZERO),
+            });
+            match wait {
+                Some(w) => tokio::time::sleep(w).await,
+                None => {
+                    return match result {
+                        Ok(mut r) => {
+                            r.attempts = attempts;
+                            Ok(r)
+                        }
+                        Err(mut e) => {
+                            if attempts.len() > 1 {
+                                e.message =
+                                    format!("{} (after {} attempts)", e.message, attempts.len());
+                            }
+                            Err(e)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One attempt: send, following redirects.
+    async fn send(&self, spec: RequestSpec) -> Result<Response> {
         let RequestSpec {
             method,
             url,
@@ -312,6 +382,8 @@ impl Session {
             stream,
             mut cookies,
             credential_headers,
+            retry: _,
+            idempotent: _,
         } = spec;
         let mut url = url_util::parse(&url)?;
         let mut method = method;
@@ -454,6 +526,7 @@ fn head_of(
         body: None,
         stream: None,
         history: Vec::new(),
+        attempts: Vec::new(),
     };
     (head, resp)
 }

@@ -15,6 +15,7 @@ use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use super::errors::{internal, to_py};
 use super::json;
 use crate::http::request::{headers_from_pairs, parse_method};
+use crate::http::retry::{Attempt, RetryPolicy};
 use crate::http::tls::{ClientCert, Verify};
 use crate::http::{BodyStream, Error, Pool, RequestSpec, Response, Session, Timeouts};
 use crate::runtime;
@@ -129,6 +130,30 @@ fn cert_from(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<ClientCert>> {
     ))
 }
 
+/// (max_retries, backoff_base, backoff_max, retry_after_max, statuses, deadline), seconds.
+type RetryArgs = (u32, f64, f64, f64, Vec<u16>, Option<f64>);
+
+fn retry_policy(args: RetryArgs) -> PyResult<RetryPolicy> {
+    let (max_retries, base, max, after_max, statuses, deadline) = args;
+    let secs = |v: f64, what: &str| -> PyResult<Duration> {
+        if v.is_finite() && v >= 0.0 {
+            Ok(Duration::from_secs_f64(v))
+        } else {
+            Err(PyValueError::new_err(format!(
+                "retry {what} must be a non-negative number, not {v}"
+            )))
+        }
+    };
+    Ok(RetryPolicy {
+        max_retries,
+        backoff_base: secs(base, "backoff_factor")?,
+        backoff_max: secs(max, "backoff_max")?,
+        retry_after_max: secs(after_max, "retry_after_max")?,
+        statuses,
+        deadline: deadline.map(|d| secs(d, "deadline")).transpose()?,
+    })
+}
+
 /// A connection pool and cookie jar (`petro.Session` wraps it).
 #[pyclass(name = "Session", module = "petro._core", frozen)]
 pub struct PySession {
@@ -155,7 +180,8 @@ impl PySession {
     #[pyo3(signature = (
         method, url, headers, body=None, json=None, connect_timeout=None, read_timeout=None,
         allow_redirects=true, max_redirects=30, verify=None, cert=None, proxies=None,
-        trust_env=true, stream=false, cookies=None, credential_headers=None
+        trust_env=true, stream=false, cookies=None, credential_headers=None, retry=None,
+        idempotent=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn request(
@@ -177,6 +203,8 @@ impl PySession {
         stream: bool,
         cookies: Option<Vec<(String, String)>>,
         credential_headers: Option<Vec<String>>,
+        retry: Option<RetryArgs>,
+        idempotent: Option<bool>,
     ) -> PyResult<PyRawResponse> {
         let mut pairs = Vec::with_capacity(headers.len());
         for item in headers.iter() {
@@ -219,6 +247,8 @@ impl PySession {
             stream,
             cookies: cookies.unwrap_or_default(),
             credential_headers: credential_headers.unwrap_or_default(),
+            retry: retry.map(retry_policy).transpose()?,
+            idempotent,
         };
         let session = self.inner.clone();
         let resp = wait(py, async move { session.execute(spec).await })?;
@@ -286,6 +316,7 @@ pub struct PyRawResponse {
     body: std::sync::Mutex<Option<Bytes>>,
     stream: SharedStream,
     history: Vec<Py<PyRawResponse>>,
+    attempts: Vec<Attempt>,
 }
 
 fn header_pairs(map: &http::HeaderMap) -> Vec<(String, Vec<u8>)> {
@@ -312,6 +343,7 @@ impl PyRawResponse {
             body,
             stream,
             history,
+            attempts,
         } = resp;
         let history = Python::attach(|py| {
             history
@@ -332,6 +364,7 @@ impl PyRawResponse {
             body: std::sync::Mutex::new(body),
             stream: Arc::new(tokio::sync::Mutex::new(stream)),
             history,
+            attempts,
         }
     }
 
@@ -384,6 +417,22 @@ impl PyRawResponse {
     #[getter]
     fn history(&self, py: Python<'_>) -> Vec<Py<PyRawResponse>> {
         self.history.iter().map(|h| h.clone_ref(py)).collect()
+    }
+
+    /// Every attempt as (status or None, error or None, seconds taken, seconds waited after).
+    #[getter]
+    fn attempts(&self) -> Vec<(Option<u16>, Option<String>, f64, f64)> {
+        self.attempts
+            .iter()
+            .map(|a| {
+                (
+                    a.status,
+                    a.error.clone(),
+                    a.elapsed.as_secs_f64(),
+                    a.wait.as_secs_f64(),
+                )
+            })
+            .collect()
     }
 
     /// True when the body has been read into memory.

@@ -45,6 +45,17 @@ impl Default for RetryPolicy {
     }
 }
 
+/// A `Retry-After` header, read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryAfter {
+    /// None sent, or not a number of seconds or an HTTP date.
+    Absent,
+    /// Wait this long.
+    Wait(Duration),
+    /// Longer than the policy will wait: give up.
+    TooLong,
+}
+
 /// What one attempt ended with, for logs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attempt {
@@ -76,28 +87,27 @@ impl RetryPolicy {
         Duration::from_secs_f64(ceiling * fastrand::f64())
     }
 
-    /// The server's `Retry-After`, when present and within the cap.
-    /// Returns `Err(())` when it asks for longer than the cap.
-    pub fn retry_after(&self, headers: &HeaderMap) -> Result<Option<Duration>, ()> {
+    /// The server's `Retry-After`, judged against the cap.
+    pub fn retry_after(&self, headers: &HeaderMap) -> RetryAfter {
         let Some(value) = headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()) else {
-            return Ok(None);
+            return RetryAfter::Absent;
         };
         let value = value.trim();
         let wait = if let Ok(secs) = value.parse::<f64>() {
             if !secs.is_finite() || secs < 0.0 {
-                return Ok(None);
+                return RetryAfter::Absent;
             }
             Duration::from_secs_f64(secs)
         } else if let Ok(when) = httpdate::parse_http_date(value) {
             when.duration_since(SystemTime::now())
                 .unwrap_or(Duration::ZERO)
         } else {
-            return Ok(None);
+            return RetryAfter::Absent;
         };
         if wait > self.retry_after_max {
-            return Err(());
+            return RetryAfter::TooLong;
         }
-        Ok(Some(wait))
+        RetryAfter::Wait(wait)
     }
 }
 

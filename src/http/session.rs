@@ -22,7 +22,7 @@ use url::Url;
 use super::error::{chain_has_tls, source_chain, Error, ErrorKind, Result};
 use super::request::{RequestSpec, Timeouts};
 use super::response::{BodyStream, Response, SentRequest};
-use super::retry::{self, Attempt};
+use super::retry::{self, Attempt, RetryAfter};
 use super::tls::{self, ClientCert, Verify};
 use super::{proxy, redirect, url_util};
 
@@ -324,9 +324,9 @@ impl Session {
             let wait = match &result {
                 Ok(resp) if policy.statuses.contains(&resp.status) => {
                     match policy.retry_after(&resp.headers) {
-                        Ok(Some(w)) => Some(w),
-                        Ok(None) => Some(policy.backoff(n)),
-                        Err(()) => None, // asks for longer than we will wait
+                        RetryAfter::Wait(w) => Some(w),
+                        RetryAfter::Absent => Some(policy.backoff(n)),
+                        RetryAfter::TooLong => None,
                     }
                 }
                 Err(e) if retry::is_retryable_error(e.kind) => Some(policy.backoff(n)),

@@ -135,18 +135,18 @@ mod tests {
     fn retry_after_seconds_dates_and_cap() {
         let p = RetryPolicy::default();
         let mut h = HeaderMap::new();
-        assert_eq!(p.retry_after(&h), Ok(None));
+        assert_eq!(p.retry_after(&h), RetryAfter::Absent);
         h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
-        assert_eq!(p.retry_after(&h), Ok(Some(Duration::from_secs(3))));
+        assert_eq!(p.retry_after(&h), RetryAfter::Wait(Duration::from_secs(3)));
         h.insert(RETRY_AFTER, HeaderValue::from_static("100000"));
-        assert_eq!(p.retry_after(&h), Err(()));
+        assert_eq!(p.retry_after(&h), RetryAfter::TooLong);
         h.insert(
             RETRY_AFTER,
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
-        assert_eq!(p.retry_after(&h), Ok(Some(Duration::ZERO)));
+        assert_eq!(p.retry_after(&h), RetryAfter::Wait(Duration::ZERO));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(p.retry_after(&h), Ok(None));
+        assert_eq!(p.retry_after(&h), RetryAfter::Absent);
     }
 
     #[test]

@@ -12,6 +12,7 @@ Example:
 """
 
 from . import exceptions
+from ._config import ConfigError
 from ._core import __version__
 from .api import delete, get, head, options, patch, post, put, request
 from .auth import AuthBase, BearerAuth, HTTPBasicAuth, HTTPProxyAuth
@@ -44,6 +45,8 @@ from .exceptions import (
     TooManyRedirects,
 )
 from .models import PreparedRequest, Response
+from .petra import PetraSecurity
+from .petroai import PetroAI, QueryInterrupted, TokenExpiredError, TokenExpiryWarning
 from .retry import Retry
 from .sessions import DEFAULT_TIMEOUT, Session, session
 from .status_codes import codes
@@ -57,6 +60,7 @@ __all__ = [
     "BearerAuth",
     "CaseInsensitiveDict",
     "ChunkedEncodingError",
+    "ConfigError",
     "ConflictError",
     "ConnectTimeout",
     "ConnectionError",
@@ -72,8 +76,11 @@ __all__ = [
     "MissingSchema",
     "NotFoundError",
     "PermissionDeniedError",
+    "PetraSecurity",
+    "PetroAI",
     "PreparedRequest",
     "ProxyError",
+    "QueryInterrupted",
     "RateLimitError",
     "ReadTimeout",
     "RequestException",
@@ -85,6 +92,8 @@ __all__ = [
     "Session",
     "StreamConsumedError",
     "Timeout",
+    "TokenExpiredError",
+    "TokenExpiryWarning",
     "TooManyRedirects",
     "__version__",
     "codes",

@@ -58,11 +58,11 @@ def main() -> None:
         return
     with r.Emulator() as emu:
         print("Using petro's built-in emulator at", emu.url)
-        os.environ.update(emu.environ())
+        os.environ.update(emu.env())
         try:
             docs_snippets()
         finally:
-            for name in emu.environ():
+            for name in emu.env():
                 os.environ.pop(name, None)
 
 

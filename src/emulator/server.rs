@@ -455,6 +455,9 @@ async fn inject_faults(State(st): State<Arc<AppState>>, req: Request, next: Next
         return next.run(req).await;
     }
     if let Some(resp) = super::faults::answer_alone(&kind) {
+        // Read the request body first: closing a socket with unread input
+        // makes the kernel reset the connection, cutting our own answer.
+        let _ = axum::body::to_bytes(req.into_body(), st.config.max_body_bytes).await;
         return resp;
     }
     let resp = next.run(req).await;

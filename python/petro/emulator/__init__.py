@@ -285,8 +285,10 @@ class Emulator:
 
     def _key_op(self, app_id: str, op: str) -> None:
         core = self._need()
-        done = core.delete_api_key(app_id) if op == "delete" else core.set_api_key_enabled(
-            app_id, op == "enable"
+        done = (
+            core.delete_api_key(app_id)
+            if op == "delete"
+            else core.set_api_key_enabled(app_id, op == "enable")
         )
         if not done:
             raise KeyError(f"no API key with App ID {app_id!r}")

@@ -65,6 +65,7 @@ __all__ = [
     "ConnectTimeout",
     "ConnectionError",
     "ContentDecodingError",
+    "Emulator",
     "HTTPBasicAuth",
     "HTTPError",
     "HTTPProxyAuth",
@@ -108,3 +109,12 @@ __all__ = [
     "request",
     "session",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The emulator is loaded on first use, keeping `import petro` light.
+    if name == "Emulator":
+        from .emulator import Emulator
+
+        return Emulator
+    raise AttributeError(f"module 'petro' has no attribute {name!r}")

@@ -30,7 +30,7 @@ def to_pandas(records: list[dict[str, Any]]) -> Any:
     df = pd.DataFrame.from_records(records)
     for col in df.columns:
         s = df[col]
-        if s.dtype == object:
+        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
             sample = s.dropna().head(50)
             if len(sample) and _looks_like_dates(sample):
                 df[col] = pd.to_datetime(

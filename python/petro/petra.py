@@ -29,10 +29,11 @@ _DEFAULT_RETRIES = Retry(3)
 
 
 class _Pacer:
-    """Keeps each route under ``per_minute`` requests in any 60 s window, by waiting."""
+    """Keeps each route under ``per_minute`` requests in any ``window`` seconds, by waiting."""
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, window: float = 60.0) -> None:
         self.per_minute = per_minute
+        self.window = window
         self._sent: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
         self._lock = threading.Lock()
 
@@ -41,13 +42,13 @@ class _Pacer:
             with self._lock:
                 now = time.monotonic()
                 q = self._sent[route]
-                while q and now - q[0] >= 60.0:
+                while q and now - q[0] >= self.window:
                     q.popleft()
                 if len(q) < self.per_minute:
                     q.append(now)
                     return
-                pause = 60.0 - (now - q[0])
-            time.sleep(min(max(pause, 0.01), 60.0))
+                pause = self.window - (now - q[0])
+            time.sleep(min(max(pause, 0.01), self.window))
 
 
 def _date(value: Any, name: str, *, allow_time: bool = False) -> str | None:

@@ -466,8 +466,8 @@ class DataAPI:
         page, count = self._page(
             type, query, fields=["id"], sort=None, skip=0, limit=1, deadline_at=self._deadline_at()
         )
-        if count is not None:
-            return count
+        if count is not None and count > len(page):
+            return count  # the envelope's count is a total, not the page's length
         if not page:
             return 0
         return sum(1 for _ in self.iter(type, query, fields=["id"], progress=False))

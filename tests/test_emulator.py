@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 import requests
+
 from petro.emulator import Emulator
 
 

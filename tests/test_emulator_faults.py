@@ -9,6 +9,7 @@ import time
 
 import pytest
 import requests
+
 from petro.emulator import Emulator
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
+
 from petro.emulator import Emulator
 
 SNIPPETS = Path("/work/shared/api/snippets.py")

@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 import requests
+
 from petro.emulator import Emulator
 
 PREFIXES = ["/beta", "/v1"]

@@ -64,7 +64,7 @@ def test_credentials_from_profile(emu, monkeypatch, tmp_path):
     monkeypatch.setenv("PETRO_PROFILE", "emu")
     with petro.PetroAI(progress=False) as c:
         assert c.base_url == emu.url
-    with pytest.raises(petro.ConfigError, match="No profile 'nope'.*emu"):
+    with pytest.raises(petro.ConfigError, match=r"No profile 'nope'.*emu"):
         petro.PetroAI(profile="nope")
 
 

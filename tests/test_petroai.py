@@ -323,3 +323,37 @@ def test_deadline_bounds_a_call(emu):
             c.data.query("Well")
     finally:
         emu.clear_faults()
+
+
+def test_ctrl_c_keeps_what_was_fetched():
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import threading
+
+    script = textwrap.dedent("""
+        import petro
+        with petro.Emulator(sample_wells=200, sample_months=1) as emu:
+            c = petro.PetroAI(emu.url, app_id=emu.app_id, secret_key=emu.secret_key, progress=False)
+            emu.inject_fault(route="/api/data/query", kind="delay", delay_ms=250, times=-1)
+            print("ready", flush=True)
+            try:
+                c.data.query("Well", page_size=10)
+                print("finished?!")
+            except petro.QueryInterrupted as e:
+                ids = [r["wellId"] for r in e.records]
+                assert len(ids) == len(set(ids)) == e.next_skip
+                rest = c.data.query("Well", skip=e.next_skip, page_size=50)
+                print("interrupted", len(e.records), len(e.records) + len(rest), flush=True)
+    """)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline().strip() == "ready"
+    threading.Timer(1.2, lambda: proc.send_signal(signal.SIGINT)).start()
+    out, err = proc.communicate(timeout=60)
+    words = out.split()
+    assert words[0] == "interrupted", (out, err)
+    fetched, total = int(words[1]), int(words[2])
+    assert 0 < fetched < 200 and total == 200

@@ -127,6 +127,31 @@ def _merge_cookies(cookies: Any) -> list[tuple[str, str]] | None:
     return out
 
 
+class _Call:
+    """One prepared request: the native call's arguments and what errors need."""
+
+    __slots__ = ("args", "body", "method", "pairs", "prepared", "url")
+
+    def __init__(
+        self, args: tuple, prepared: Any, method: str, url: str, pairs: list, body: Any
+    ) -> None:
+        self.args = args
+        self.prepared = prepared
+        self.method = method
+        self.url = url
+        self.pairs = pairs
+        self.body = body
+
+    def failed(self, e: RequestException) -> RequestException:
+        """Attach the request to a core error and log it."""
+        logger.debug("%s %s -> %s: %s", self.method, _redact_url(self.url), type(e).__name__, e)
+        if e.request is None:
+            e.request = self.prepared or PreparedRequest(
+                self.method.upper(), self.url, CaseInsensitiveDict(self.pairs), self.body
+            )
+        return e
+
+
 class Session:
     """A requests-compatible session: keep-alive connections, defaults and cookies.
 
@@ -255,6 +280,52 @@ class Session:
         Raises:
             ConnectionError, Timeout, TooManyRedirects, InvalidURL, ...: see ``petro.exceptions``.
         """
+        call = self._prepare(
+            method,
+            url,
+            params,
+            data,
+            headers,
+            cookies,
+            files,
+            auth,
+            timeout,
+            allow_redirects,
+            proxies,
+            stream,
+            verify,
+            cert,
+            json,
+            retries,
+            idempotent,
+        )
+        try:
+            raw = self._native.request(*call.args)
+        except RequestException as e:
+            raise call.failed(e)
+        return self._finish(raw, call, hooks)
+
+    def _prepare(
+        self,
+        method: str,
+        url: str,
+        params: Any = None,
+        data: Any = None,
+        headers: Any = None,
+        cookies: Any = None,
+        files: Any = None,
+        auth: Any = None,
+        timeout: Any = _UNSET,
+        allow_redirects: bool = True,
+        proxies: Any = None,
+        stream: bool | None = None,
+        verify: Any = None,
+        cert: Any = None,
+        json: Any = None,
+        retries: Any = _UNSET,
+        idempotent: bool | None = None,
+    ) -> _Call:
+        """Resolve every option of one request into the native call's arguments."""
         if not isinstance(method, str):
             raise TypeError(f"method must be a str, not {type(method).__name__}")
         if not isinstance(url, str):
@@ -354,37 +425,33 @@ class Session:
             verify = os.fspath(verify)
         policy = self.retries if retries is _UNSET else Retry.coerce(retries)
 
-        try:
-            raw = self._native.request(
-                method,
-                url,
-                pairs,
-                body,
-                json,
-                connect,
-                read,
-                allow_redirects,
-                self.max_redirects,
-                verify,
-                self.cert if cert is None else cert,
-                proxy_pairs,
-                trust_env,
-                stream,
-                _merge_cookies(cookies),
-                list(self.credential_headers) if self.credential_headers else None,
-                policy._native() if policy is not None else None,
-                idempotent,
-            )
-        except RequestException as e:
-            logger.debug("%s %s -> %s: %s", method, _redact_url(url), type(e).__name__, e)
-            if e.request is None:
-                e.request = prepared or PreparedRequest(
-                    method.upper(), url, CaseInsensitiveDict(pairs), body
-                )
-            raise
-        resp = Response._from_raw(raw, prepared)
+        args = (
+            method,
+            url,
+            pairs,
+            body,
+            json,
+            connect,
+            read,
+            allow_redirects,
+            self.max_redirects,
+            verify,
+            self.cert if cert is None else cert,
+            proxy_pairs,
+            trust_env,
+            stream,
+            _merge_cookies(cookies),
+            list(self.credential_headers) if self.credential_headers else None,
+            policy._native() if policy is not None else None,
+            idempotent,
+        )
+        return _Call(args, prepared, method, url, pairs, body)
+
+    def _finish(self, raw: Any, call: _Call, hooks: Any) -> Response:
+        """Wrap the native response, log its attempts, run response hooks."""
+        resp = Response._from_raw(raw, call.prepared)
         if logger.isEnabledFor(10):  # DEBUG
-            log_attempts(method, url, raw.attempts)
+            log_attempts(call.method, call.url, raw.attempts)
         for hook in (hooks or {}).get("response", []) + self.hooks.get("response", []):
             out = hook(resp)
             if out is not None:

@@ -13,7 +13,8 @@ RETRY_STATUSES = (408, 429, 502, 503, 504)
 class Retry:
     """A retry policy, run inside the Rust core (the GIL is free while it waits).
 
-    Retried: connection failures (the request never reached the server) and the
+    Retried: connection failures (the request never reached the server, or the
+    connection broke while the body was read) and the
     statuses in ``status_forcelist``, only for requests safe to repeat (GET, HEAD,
     OPTIONS, PUT, DELETE, or a request sent with ``idempotent=True``). The wait is
     the server's ``Retry-After`` (up to ``retry_after_max``), else exponential

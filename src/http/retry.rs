@@ -1,6 +1,7 @@
 //! Retry policy: which failures are retried, how long to wait, when to stop.
 //!
-//! Retried: connection failures (the request never reached the server) and
+//! Retried: connection failures (the request never reached the server, or the
+//! connection broke mid-body) and
 //! the statuses in [`RetryPolicy::statuses`] (408, 429, 502, 503, 504 by
 //! default), only for requests safe to repeat: GET, HEAD, OPTIONS, PUT,
 //! DELETE, TRACE, or any request the caller marks idempotent (petro's
@@ -74,9 +75,14 @@ pub fn is_idempotent(method: &Method) -> bool {
     )
 }
 
-/// Errors that are worth another try: the request did not get through.
+/// Errors that are worth another try (for requests safe to repeat): the
+/// request did not get through, or the connection broke while the body was
+/// being read. Read timeouts are not retried: they can be long; use a deadline.
 pub fn is_retryable_error(kind: ErrorKind) -> bool {
-    matches!(kind, ErrorKind::Connection | ErrorKind::ConnectTimeout)
+    matches!(
+        kind,
+        ErrorKind::Connection | ErrorKind::ConnectTimeout | ErrorKind::ChunkedEncoding
+    )
 }
 
 impl RetryPolicy {

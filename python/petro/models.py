@@ -70,6 +70,19 @@ class PreparedRequest:
     def __repr__(self) -> str:
         return f"<PreparedRequest [{self.method}]>"
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickles carry no credentials: URL passwords masked, credential headers masked.
+        return {
+            "method": self.method,
+            "url": _redact_url(self.url) if self.url else self.url,
+            "headers": self.headers,
+            "body": self.body,
+            "hooks": {"response": []},
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
 
 class Response:
     """An HTTP response, with the attributes and methods of ``requests.Response``.
@@ -418,7 +431,7 @@ class Response:
             "_content": self._content if self._content is not _NOT_READ else b"",
             "status_code": self.status_code,
             "headers": self.headers,
-            "url": self.url,
+            "url": _redact_url(self.url) if self.url else self.url,
             "history": self.history,
             "encoding": self.encoding,
             "reason": self.reason,

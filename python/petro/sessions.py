@@ -302,7 +302,8 @@ class Session:
         try:
             raw = self._native.request(*call.args)
         except RequestException as e:
-            raise call.failed(e)
+            call.failed(e)
+            raise
         return self._finish(raw, call, hooks)
 
     def _prepare(
@@ -336,6 +337,8 @@ class Session:
 
         # Headers: session defaults, then this call's (None removes).
         merged = self.headers
+        if headers is not None and not isinstance(headers, Mapping):
+            raise TypeError(f"headers must be a dict of str to str, not {type(headers).__name__}")
         if headers:
             merged = merged.copy()
             for k, v in headers.items():

@@ -90,7 +90,7 @@ impl RetryPolicy {
     pub fn backoff(&self, n: u32) -> Duration {
         let exp = 2f64.powi(n.saturating_sub(1).min(30) as i32);
         let ceiling = (self.backoff_base.as_secs_f64() * exp).min(self.backoff_max.as_secs_f64());
-        Duration::from_secs_f64(ceiling * fastrand::f64())
+        Duration::try_from_secs_f64(ceiling * fastrand::f64()).unwrap_or(self.backoff_max)
     }
 
     /// The server's `Retry-After`, judged against the cap.
@@ -103,7 +103,10 @@ impl RetryPolicy {
             if !secs.is_finite() || secs < 0.0 {
                 return RetryAfter::Absent;
             }
-            Duration::from_secs_f64(secs)
+            match Duration::try_from_secs_f64(secs) {
+                Ok(d) => d,
+                Err(_) => return RetryAfter::TooLong,
+            }
         } else if let Ok(when) = httpdate::parse_http_date(value) {
             when.duration_since(SystemTime::now())
                 .unwrap_or(Duration::ZERO)
@@ -151,6 +154,8 @@ mod tests {
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
         assert_eq!(p.retry_after(&h), RetryAfter::Wait(Duration::ZERO));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("1e300"));
+        assert_eq!(p.retry_after(&h), RetryAfter::TooLong);
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(p.retry_after(&h), RetryAfter::Absent);
     }

@@ -92,7 +92,9 @@ fn header_bytes(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 fn duration(secs: Option<f64>, what: &str) -> PyResult<Option<Duration>> {
     match secs {
         None => Ok(None),
-        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) if s.is_finite() && s > 0.0 => Duration::try_from_secs_f64(s)
+            .map(Some)
+            .map_err(|_| PyValueError::new_err(format!("{what} timeout {s} is too large"))),
         Some(s) => Err(PyValueError::new_err(format!(
             "{what} timeout must be a positive number of seconds or None, not {s}"
         ))),
@@ -137,7 +139,8 @@ fn retry_policy(args: RetryArgs) -> PyResult<RetryPolicy> {
     let (max_retries, base, max, after_max, statuses, deadline) = args;
     let secs = |v: f64, what: &str| -> PyResult<Duration> {
         if v.is_finite() && v >= 0.0 {
-            Ok(Duration::from_secs_f64(v))
+            Duration::try_from_secs_f64(v)
+                .map_err(|_| PyValueError::new_err(format!("retry {what} {v} is too large")))
         } else {
             Err(PyValueError::new_err(format!(
                 "retry {what} must be a non-negative number, not {v}"

@@ -7,7 +7,7 @@ PIP := $(PYTHON) -m pip
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/petro/target
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev example test test-rust lint format bench bench-quick clean
+.PHONY: help install dev example test test-rust lint format bench bench-quick soak clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,19 +30,22 @@ test-rust: ## Run the pure-Rust unit tests (no Python needed)
 lint: ## cargo fmt --check, clippy -D warnings, ruff
 	cargo fmt --check
 	cargo clippy --quiet --all-targets --features python -- -D warnings
-	$(PYTHON) -m ruff check python tests examples benchmarks
-	$(PYTHON) -m ruff format --check python tests examples benchmarks
+	$(PYTHON) -m ruff check python tests examples benchmarks tools
+	$(PYTHON) -m ruff format --check python tests examples benchmarks tools
 
 format: ## Format Rust and Python code
 	cargo fmt
-	$(PYTHON) -m ruff format python tests examples benchmarks
-	$(PYTHON) -m ruff check --fix python tests examples benchmarks
+	$(PYTHON) -m ruff format python tests examples benchmarks tools
+	$(PYTHON) -m ruff check --fix python tests examples benchmarks tools
 
 bench: install ## Full side-by-side benchmark (results in benchmarks/results/)
 	$(PYTHON) benchmarks/run.py
 
 bench-quick: install ## Quick benchmark profile (about a minute)
 	$(PYTHON) benchmarks/run.py --quick
+
+soak: install ## The long soak: 1,000,000 requests over 32 threads (not run in CI)
+	$(PYTHON) tools/soak.py --requests 1000000 --threads 32
 
 clean: ## Remove build output
 	rm -rf dist build .pytest_cache .ruff_cache

@@ -105,3 +105,25 @@ def test_stubs_match_runtime():
         timeout=300,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_import_is_light():
+    code = (
+        "import sys, petro; "
+        "heavy = [m for m in ('pandas', 'polars', 'tqdm', 'numpy', 'logging', 'asyncio', 'dataclasses') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_petro_log_env_turns_on_debug_lines(tmp_path):
+    code = "import petro; petro.get('http://127.0.0.1:1/', timeout=1)"
+    out = subprocess.run(
+        [sys.executable, "-c", f"import contextlib\nwith contextlib.suppress(Exception): {code}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PETRO_LOG": "debug"},
+    )
+    assert "petro DEBUG GET http://127.0.0.1:1/ -> ConnectionError" in out.stderr, out.stderr

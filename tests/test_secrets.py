@@ -101,14 +101,15 @@ def test_log_handler_from_env_writes_no_secret(emu, monkeypatch):
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    _log.logger.addHandler(handler)
-    old = _log.logger.level
-    _log.logger.setLevel(logging.DEBUG)
+    logger = _log.get_logger()
+    logger.addHandler(handler)
+    old = logger.level
+    logger.setLevel(logging.DEBUG)
     try:
         petro.get(emu.url + "/api/data/types", auth=(APP_ID, SECRET), retries=1)
     finally:
-        _log.logger.removeHandler(handler)
-        _log.logger.setLevel(old)
+        logger.removeHandler(handler)
+        logger.setLevel(old)
     text = stream.getvalue()
     assert "GET" in text and "/api/data/types" in text
     check(text, [SECRET])

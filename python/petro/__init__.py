@@ -12,7 +12,6 @@ Example:
 """
 
 from . import exceptions
-from ._config import ConfigError
 from ._core import __version__
 from .api import delete, get, head, options, patch, post, put, request
 from .auth import AuthBase, BearerAuth, HTTPBasicAuth, HTTPProxyAuth
@@ -45,8 +44,6 @@ from .exceptions import (
     TooManyRedirects,
 )
 from .models import PreparedRequest, Response
-from .petra import PetraSecurity
-from .petroai import PetroAI, QueryInterrupted, TokenExpiredError, TokenExpiryWarning
 from .retry import Retry
 from .sessions import DEFAULT_TIMEOUT, Session, session
 from .status_codes import codes
@@ -111,10 +108,29 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    # The emulator is loaded on first use, keeping `import petro` light.
-    if name == "Emulator":
-        from .emulator import Emulator
+# Loaded on first use, keeping `import petro` light (the service clients pull in
+# config-file and date handling; the emulator its own module).
+_LAZY = {
+    "ConfigError": "._config",
+    "Emulator": ".emulator",
+    "PetraSecurity": ".petra",
+    "PetroAI": ".petroai",
+    "QueryInterrupted": ".petroai",
+    "TokenExpiredError": ".petroai",
+    "TokenExpiryWarning": ".petroai",
+}
 
-        return Emulator
-    raise AttributeError(f"module 'petro' has no attribute {name!r}")
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'petro' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

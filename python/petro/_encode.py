@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mimetypes
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -131,11 +130,6 @@ def encode_files(files: Any, data: Any, boundary: str | None = None) -> tuple[by
 
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
     return body, f"multipart/form-data; boundary={boundary}"
-
-
-def guess_type(filename: str) -> str | None:
-    """The MIME type for a file name, if known."""
-    return mimetypes.guess_type(filename)[0]
 
 
 def iter_bytes(data: Iterable[Any]) -> bytes:

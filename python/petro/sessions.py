@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from . import __version__, _core
 from ._encode import encode_files, encode_params, iter_bytes
-from ._log import log_attempts, logger
+from ._log import debug, debug_enabled, log_attempts
 from .auth import BearerAuth, HTTPBasicAuth
 from .cookies import SessionCookies
 from .exceptions import RequestException
@@ -144,7 +144,7 @@ class _Call:
 
     def failed(self, e: RequestException) -> RequestException:
         """Attach the request to a core error and log it."""
-        logger.debug("%s %s -> %s: %s", self.method, _redact_url(self.url), type(e).__name__, e)
+        debug("%s %s -> %s: %s", self.method, _redact_url(self.url), type(e).__name__, e)
         if e.request is None:
             e.request = self.prepared or PreparedRequest(
                 self.method.upper(), self.url, CaseInsensitiveDict(self.pairs), self.body
@@ -453,7 +453,7 @@ class Session:
     def _finish(self, raw: Any, call: _Call, hooks: Any) -> Response:
         """Wrap the native response, log its attempts, run response hooks."""
         resp = Response._from_raw(raw, call.prepared)
-        if logger.isEnabledFor(10):  # DEBUG
+        if debug_enabled():
             log_attempts(call.method, call.url, raw.attempts)
         for hook in (hooks or {}).get("response", []) + self.hooks.get("response", []):
             out = hook(resp)

@@ -189,3 +189,32 @@ def test_cli(argv0: list[str]) -> None:
             proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert port_is_free(port)
+
+
+def test_stop_does_not_hang_on_a_slow_response() -> None:
+    emu = Emulator(sample_wells=20, sample_months=1).start()
+    emu.inject_fault(route="/api/data/query", kind="slow_body", chunk_bytes=1, chunk_delay_ms=200)
+    errors: list[BaseException] = []
+
+    def slow_client() -> None:
+        try:
+            r = requests.post(
+                emu.url + "/api/data/query", auth=emu.auth, json={"type": "Well"}, timeout=60
+            )
+            r.json()
+        except requests.RequestException as e:  # cut by the stop: expected
+            errors.append(e)
+
+    th = threading.Thread(target=slow_client)
+    th.start()
+    port = emu.port
+    import time
+
+    time.sleep(0.3)
+    t = time.monotonic()
+    emu.stop()
+    assert time.monotonic() - t < 10  # grace period is 3 s
+    th.join(timeout=30)
+    assert not th.is_alive()
+    assert errors  # the response could not finish in time
+    assert port_is_free(port)

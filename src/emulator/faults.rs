@@ -31,6 +31,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
+use tokio::sync::watch;
 
 /// One fault, as posted to the admin surface.
 #[derive(Debug, Clone, Deserialize)]
@@ -289,8 +290,22 @@ pub fn answer_alone(kind: &FaultKind) -> Option<Response> {
     }
 }
 
-/// Apply a body-changing fault to the real response.
-pub async fn wrap(kind: &FaultKind, resp: Response) -> Response {
+/// Sleep for `delay`; false if the emulator started stopping meanwhile.
+pub async fn sleep_unless_stopping(delay: Duration, stopping: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => true,
+        _ = stopping.wait_for(|s| *s) => false,
+    }
+}
+
+fn stopped() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::Interrupted, "emulator stopping")
+}
+
+/// Apply a body-changing fault to the real response. Trickled bodies end
+/// with an error (the connection is cut) when the emulator stops, so a stop
+/// never waits on them.
+pub async fn wrap(kind: &FaultKind, resp: Response, stopping: watch::Receiver<bool>) -> Response {
     let (mut parts, body) = resp.into_parts();
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(b) => b,
@@ -315,11 +330,17 @@ pub async fn wrap(kind: &FaultKind, resp: Response) -> Response {
                 .step_by(size)
                 .map(|i| bytes.slice(i..(i + size).min(bytes.len())))
                 .collect();
+            let state = (chunks.into_iter(), stopping, false);
             let stream =
-                futures_util::stream::unfold(chunks.into_iter(), move |mut it| async move {
+                futures_util::stream::unfold(state, move |(mut it, mut stop, done)| async move {
+                    if done {
+                        return None;
+                    }
                     let chunk = it.next()?;
-                    tokio::time::sleep(delay).await;
-                    Some((Ok::<Bytes, std::io::Error>(chunk), it))
+                    if !sleep_unless_stopping(delay, &mut stop).await {
+                        return Some((Err(stopped()), (it, stop, true)));
+                    }
+                    Some((Ok::<Bytes, std::io::Error>(chunk), (it, stop, false)))
                 });
             Response::from_parts(parts, Body::from_stream(stream))
         }

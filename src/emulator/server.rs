@@ -134,6 +134,8 @@ pub struct AppState {
     pub limits: RateLimits,
     /// Injected faults.
     pub faults: Faults,
+    /// Set to true when the emulator starts stopping (cuts trickled bodies).
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -232,6 +234,7 @@ impl Emulator {
             clock: Clock::default(),
             limits: RateLimits::default(),
             faults: Faults::default(),
+            stopping: tokio::sync::watch::Sender::new(false),
             config: config.clone(),
         });
         if let Some((limit, per)) = config.rate_limit {
@@ -305,6 +308,7 @@ impl Emulator {
     /// thread, so call it from outside the runtime.
     pub fn stop_with_grace(&mut self, grace: Duration) {
         if let Some(r) = self.running.take() {
+            self.state.stopping.send_replace(true);
             let _ = r.shutdown.send(());
             if r.done.recv_timeout(grace).is_err() {
                 r.task.abort();
@@ -451,7 +455,17 @@ async fn inject_faults(State(st): State<Arc<AppState>>, req: Request, next: Next
         return next.run(req).await;
     };
     if let super::faults::FaultKind::Delay { delay_ms } = kind {
-        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        let mut stopping = st.stopping.subscribe();
+        if !super::faults::sleep_unless_stopping(Duration::from_millis(delay_ms), &mut stopping)
+            .await
+        {
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "stopping",
+                "emulator stopping",
+            )
+            .into_response();
+        }
         return next.run(req).await;
     }
     if let Some(resp) = super::faults::answer_alone(&kind) {
@@ -461,7 +475,7 @@ async fn inject_faults(State(st): State<Arc<AppState>>, req: Request, next: Next
         return resp;
     }
     let resp = next.run(req).await;
-    super::faults::wrap(&kind, resp).await
+    super::faults::wrap(&kind, resp, st.stopping.subscribe()).await
 }
 
 /// Parse and add a fault from JSON.

@@ -15,10 +15,12 @@ from . import exceptions
 from ._config import ConfigError
 from ._core import __version__
 from .api import delete, get, head, options, patch, post, put, request
+from .async_sessions import AsyncSession
 from .auth import AuthBase, BearerAuth, HTTPBasicAuth, HTTPProxyAuth
 from .exceptions import (
     AuthenticationError,
     BadRequestError,
+    BatchError,
     ChunkedEncodingError,
     ConflictError,
     ConnectionError,
@@ -54,9 +56,11 @@ from .structures import CaseInsensitiveDict
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "AsyncSession",
     "AuthBase",
     "AuthenticationError",
     "BadRequestError",
+    "BatchError",
     "BearerAuth",
     "CaseInsensitiveDict",
     "ChunkedEncodingError",

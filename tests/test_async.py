@@ -322,3 +322,141 @@ def test_fork_child_gets_its_own_dispatcher(server):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+# -- service clients ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_emu():
+    with Emulator(sample_wells=120, sample_months=12) as e:
+        yield e
+
+
+def creds(emu):
+    return {"app_id": emu.app_id, "secret_key": emu.secret_key, "progress": False}
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 4, 7])
+@pytest.mark.parametrize(
+    ("page_size", "limit", "skip"), [(50, None, 0), (100, 333, 10), (120, None, 0), (7, 40, 1430)]
+)
+def test_concurrent_paging_is_identical_to_a_sequential_scan(
+    small_emu, concurrency, page_size, limit, skip
+):
+    with petro.PetroAI(small_emu.url, page_size=page_size, concurrency=1, **creds(small_emu)) as c:
+        want = c.data.query("MonthlyProduction", limit=limit, skip=skip)
+        got = c.data.query("MonthlyProduction", limit=limit, skip=skip, concurrency=concurrency)
+        it = list(c.data.iter("MonthlyProduction", limit=limit, skip=skip, concurrency=concurrency))
+    assert got == want == it
+    ids = [r["id"] for r in got]
+    assert len(ids) == len(set(ids))
+
+
+def test_concurrent_paging_with_the_envelope_count():
+    with Emulator(sample_wells=30, sample_months=2, response_shape="envelope") as emu:
+        with petro.PetroAI(emu.url, page_size=7, concurrency=1, **creds(emu)) as c:
+            want = c.data.query("MonthlyProduction")
+            assert c.data.query("MonthlyProduction", concurrency=5) == want
+            assert c.data.count("MonthlyProduction") == len(want)
+
+
+@pytest.mark.asyncio
+async def test_async_petroai_mirrors_the_sync_client(small_emu):
+    with petro.PetroAI(small_emu.url, page_size=50, **creds(small_emu)) as sync:
+        want = sync.data.query("MonthlyProduction", {"wellId": {"exists": True}})
+        wells_df = sync.data.query_df("Well", limit=10)
+    async with petro.AsyncPetroAI(small_emu.url, page_size=50, **creds(small_emu)) as c:
+        assert "AsyncPetroAI" in repr(c)
+        got = await c.data.query("MonthlyProduction", {"wellId": {"exists": True}})
+        assert got == want
+        streamed = [
+            r async for r in c.data.aiter("MonthlyProduction", {"wellId": {"exists": True}})
+        ]
+        assert streamed == want
+        assert [r async for r in c.data.iter("Well", limit=3)] == (await c.data.query("Well"))[:3]
+        assert await c.data.count("MonthlyProduction") == len(want)
+        assert set(await c.data.types()) >= {"Well", "MonthlyProduction"}
+        assert "wellId" in await c.data.schema("Well")
+        assert len(await c.collection("Wells").get(Limit=5)) == 5
+        assert (await c.data.query_df("Well", limit=10)).equals(wells_df)
+        assert len(await c.data.query_pl("Well", limit=4)) == 4
+
+        scratch = "asyncscratch"
+        ids = await c.data.create(scratch, [{"n": i} for i in range(5)])
+        assert len(ids) == 5
+        assert await c.data.replace(scratch, [{"id": ids[0], "n": 100}]) == [ids[0]]
+        assert await c.data.update(scratch, {"n": {"gte": 3}}, {"big": True}) == 3
+        assert await c.data.delete(scratch, {"n": {"gte": 0}}) == 5
+
+        with pytest.raises(ValueError, match="refusing"):
+            await c.data.delete(scratch, {})
+        with pytest.raises(TypeError, match="unknown options"):
+            await c.data.query("Well", colour="red")
+        with pytest.raises(TypeError, match="coroutines"):
+            c._request("GET", "api/data/types")
+        small_emu.inject_fault(route="/api/data/query", kind="status", status=404, times=1)
+        with pytest.raises(petro.NotFoundError):
+            await c.data.query("Well")
+        small_emu.clear_faults()
+
+
+@pytest.mark.asyncio
+async def test_async_petroai_bad_credentials(small_emu):
+    async with petro.AsyncPetroAI(
+        small_emu.url, app_id="nope", secret_key="wrong", progress=False
+    ) as c:
+        with pytest.raises(petro.AuthenticationError, match="refused the credentials"):
+            await c.data.types()
+
+
+def test_billable_users_all_paces_and_matches_one_by_one():
+    with Emulator(sample_wells=1, sample_months=1) as emu:
+        with petro.PetraSecurity(emu.petra_api_key, base_url=emu.petra_url, pace=1000) as p:
+            tenants = p.tenants()
+            one_by_one = {t["petraTenantId"]: p.billable_users(t["petraTenantId"]) for t in tenants}
+            assert p.billable_users_all() == one_by_one
+            assert list(p.billable_users_all(concurrency=1)) == [
+                t["petraTenantId"] for t in tenants
+            ]
+            with pytest.raises(ValueError):
+                p.billable_users_all(concurrency=0)
+        # The pacer is asked before every request of the fan-out.
+        with petro.PetraSecurity(emu.petra_api_key, base_url=emu.petra_url, pace=3) as p:
+            p._pacer.window = 0.2  # a short window keeps the test quick
+            assert len(p.billable_users_all()) == len(tenants)
+            assert len(p._pacer._sent["billable-users"]) <= 3
+
+
+@pytest.mark.asyncio
+async def test_async_petra_security():
+    with Emulator(sample_wells=1, sample_months=1) as emu:
+        with petro.PetraSecurity(
+            emu.petra_api_key, base_url=emu.petra_url, var_api_key=emu.petra_var_api_key
+        ) as sync:
+            want_usage = sync.usage(as_of="2026-01-31")
+            want_all = sync.billable_users_all()
+            want_incidents = sync.incidents(limit=5)
+        async with petro.AsyncPetraSecurity(
+            emu.petra_api_key,
+            base_url=emu.petra_url,
+            var_api_key=emu.petra_var_api_key,
+            pace=100,
+        ) as p:
+            assert "AsyncPetraSecurity" in repr(p)
+            assert await p.usage(as_of="2026-01-31") == want_usage
+            assert len(await p.usage_df()) == len(want_usage["tenants"])
+            tenants = await p.tenants()
+            assert (
+                await p.billable_users(tenants[0]["petraTenantId"])
+                == want_all[tenants[0]["petraTenantId"]]
+            )
+            assert await p.billable_users_all(concurrency=2) == want_all
+            assert await p.incidents(limit=5) == want_incidents
+            assert (await p.usage_xlsx())[:2] == b"PK"
+            assert len(await p.usage_xlsx_df()) > 0
+            with pytest.raises(ValueError):
+                await p.incidents(limit=0)
+        async with petro.AsyncPetraSecurity("petra_wrong", base_url=emu.petra_url) as bad:
+            with pytest.raises(petro.AuthenticationError):
+                await bad.tenants()

@@ -47,8 +47,8 @@ from .exceptions import (
     TooManyRedirects,
 )
 from .models import PreparedRequest, Response
-from .petra import PetraSecurity
-from .petroai import PetroAI, QueryInterrupted, TokenExpiredError, TokenExpiryWarning
+from .petra import AsyncPetraSecurity, PetraSecurity
+from .petroai import AsyncPetroAI, PetroAI, QueryInterrupted, TokenExpiredError, TokenExpiryWarning
 from .retry import Retry
 from .sessions import DEFAULT_TIMEOUT, Session, session
 from .status_codes import codes
@@ -56,6 +56,8 @@ from .structures import CaseInsensitiveDict
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "AsyncPetraSecurity",
+    "AsyncPetroAI",
     "AsyncSession",
     "AuthBase",
     "AuthenticationError",

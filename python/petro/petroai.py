@@ -643,6 +643,72 @@ class DataAPI:
 
     to_polars = query_pl
 
+    def query_dask(
+        self,
+        type: str,
+        query: dict[str, Any] | None = None,
+        *,
+        npartitions: int | None = None,
+        partition_size: int | None = None,
+        fields: list[str] | None = None,
+        sort: dict[str, int] | None = None,
+    ) -> Any:
+        """The query as a lazy dask DataFrame, each partition a skip/limit range of it.
+
+        Counts the matching records first (``count``) and reads a few to learn the columns;
+        each partition is then fetched by a dask worker with its own ``PetroAI``. The task
+        graph carries no secret (base URL, profile name, type, query, skip, limit only), so
+        every worker needs credentials of its own: ``PETRO_APP_ID`` / ``PETRO_SECRET_KEY``
+        (or ``PETRO_TOKEN``) in its environment, or a profile. Pass a stable ``sort`` when the
+        data may change while the frame is computed.
+
+        Args:
+            type: the record type. query: a filter, as for ``query``.
+            npartitions: split into this many partitions, or
+            partition_size: records per partition (default 50,000).
+            fields: only these fields. sort: ``{"field": 1 | -1}``.
+
+        Returns:
+            A ``dask.dataframe.DataFrame`` (index: the record's position in the query).
+
+        Raises:
+            ImportError: dask is not installed (``pip install 'petro[dask]'``).
+            ConfigError: on a worker without credentials (when computed).
+
+        Example:
+            >>> ddf = client.data.query_dask("MonthlyProduction", npartitions=8)
+            >>> ddf.groupby("wellId").oilVol_bbl.sum().compute()
+        """
+        total = self.count(type, query)
+        sample = self.query(type, query, fields=fields, sort=sort, limit=100, progress=False)
+        return self._dask_frame(
+            type, query, total, sample, npartitions, partition_size, fields, sort
+        )
+
+    def _dask_frame(
+        self,
+        type: str,
+        query: dict[str, Any] | None,
+        total: int,
+        sample: list[dict[str, Any]],
+        npartitions: int | None,
+        partition_size: int | None,
+        fields: list[str] | None,
+        sort: dict[str, int] | None,
+    ) -> Any:
+        from . import _dask
+
+        return _dask.frame(
+            base_url=self._client.base_url,
+            profile=self._client.profile,
+            type=type,
+            query=query,
+            fields=fields,
+            sort=sort,
+            ranges=_dask.partitions(total, npartitions=npartitions, partition_size=partition_size),
+            meta=_dask.meta_of(sample),
+        )
+
     def count(self, type: str, query: dict[str, Any] | None = None) -> int:
         """How many records match: the service's count when it sends one, else by paging ids.
 
@@ -1007,6 +1073,23 @@ class AsyncDataAPI(DataAPI):
         return to_polars(await self.query(type, query, **options))
 
     to_polars = query_pl  # type: ignore[assignment]
+
+    async def query_dask(  # type: ignore[override]
+        self,
+        type: str,
+        query: dict[str, Any] | None = None,
+        *,
+        npartitions: int | None = None,
+        partition_size: int | None = None,
+        fields: list[str] | None = None,
+        sort: dict[str, int] | None = None,
+    ) -> Any:
+        """The query as a lazy dask DataFrame (``PetroAI.data.query_dask``, awaitable)."""
+        total = await self.count(type, query)
+        sample = await self.query(type, query, fields=fields, sort=sort, limit=100, progress=False)
+        return self._dask_frame(
+            type, query, total, sample, npartitions, partition_size, fields, sort
+        )
 
     async def count(self, type: str, query: dict[str, Any] | None = None) -> int:  # type: ignore[override]
         """How many records match (``PetroAI.data.count``, awaitable)."""

@@ -18,6 +18,7 @@ from .auth import AuthBase, BearerAuth, HTTPBasicAuth, HTTPProxyAuth
 from .exceptions import (
     AuthenticationError,
     BadRequestError,
+    BatchError,
     ChunkedEncodingError,
     ConflictError,
     ConnectionError,
@@ -51,9 +52,13 @@ from .structures import CaseInsensitiveDict
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "AsyncPetraSecurity",
+    "AsyncPetroAI",
+    "AsyncSession",
     "AuthBase",
     "AuthenticationError",
     "BadRequestError",
+    "BatchError",
     "BearerAuth",
     "CaseInsensitiveDict",
     "ChunkedEncodingError",
@@ -111,8 +116,11 @@ __all__ = [
 # Loaded on first use, keeping `import petro` light (the service clients pull in
 # config-file and date handling; the emulator its own module).
 _LAZY = {
+    "AsyncSession": ".async_sessions",
     "ConfigError": "._config",
     "Emulator": ".emulator",
+    "AsyncPetraSecurity": ".petra",
+    "AsyncPetroAI": ".petroai",
     "PetraSecurity": ".petra",
     "PetroAI": ".petroai",
     "QueryInterrupted": ".petroai",

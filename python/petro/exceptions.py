@@ -30,7 +30,8 @@ The tree::
           ├── ChunkedEncodingError, ContentDecodingError
           ├── StreamConsumedError         (also a TypeError)
           ├── InvalidFileError            a CA bundle or client certificate that cannot be used
-          └── RetryError
+          ├── RetryError
+          └── BatchError                  request_many(): .errors [(index, exception)], .responses
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from typing import Any
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
+    "BatchError",
     "ChunkedEncodingError",
     "ConflictError",
     "ConnectTimeout",
@@ -263,6 +265,33 @@ class InvalidFileError(RequestException, ValueError):
 
 class RetryError(RequestException):
     """Retries ran out (see ``__cause__`` for the last failure)."""
+
+
+class BatchError(RequestException):
+    """Some requests of a ``request_many()`` batch failed (raised after all of them ended).
+
+    Attributes:
+        errors: ``(index, exception)`` for each failed request, by input position.
+        responses: one entry per request, in input order: the ``Response``, or None
+            where that request failed.
+
+    Example:
+        >>> try:
+        ...     responses = s.request_many(batch)
+        ... except petro.exceptions.BatchError as e:
+        ...     for i, exc in e.errors:
+        ...         print(i, exc)
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        errors: list[tuple[int, BaseException]] | None = None,
+        responses: list[Any] | None = None,
+    ) -> None:
+        super().__init__(*args)
+        self.errors: list[tuple[int, BaseException]] = list(errors or [])
+        self.responses: list[Any] = list(responses or [])
 
 
 _STATUS_CLASSES: dict[int, type[HTTPError]] = {

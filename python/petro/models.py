@@ -6,7 +6,7 @@ import codecs
 import datetime
 import json as _json
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -373,6 +373,76 @@ class Response:
             return _decode_stream(chunks, self.encoding or "utf-8")
         return chunks
 
+    async def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        """Iterate over the body asynchronously, as it arrives (``AsyncSession``, ``stream=True``).
+
+        Args:
+            chunk_size: pieces of this many bytes (the last may be shorter); None (the
+                default) yields the pieces as they arrive from the network.
+
+        Returns:
+            An async iterator of ``bytes``.
+
+        Raises:
+            StreamConsumedError: the body was already read by another iteration.
+            ChunkedEncodingError, ConnectionError, ReadTimeout: the connection failed mid-body.
+
+        Example:
+            >>> async with petro.AsyncSession() as s:
+            ...     r = await s.get(url, stream=True)
+            ...     async for chunk in r.aiter_bytes():
+            ...         out.write(chunk)
+        """
+        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+            raise ValueError(f"chunk_size must be a positive int or None, not {chunk_size!r}")
+        if self._content is not _NOT_READ or self._raw is None or self._raw.is_read:
+            for piece in self.iter_content(chunk_size):
+                yield piece
+            return
+        if self._content_consumed:
+            raise StreamConsumedError("The content for this response was already consumed")
+        self._content_consumed = True
+        raw = self._raw
+        buf = b""
+        while True:
+            piece = await _run_native(raw.read_chunk_async)
+            if piece is None:
+                break
+            if chunk_size is None:
+                yield piece
+                continue
+            buf += piece
+            while len(buf) >= chunk_size:
+                yield buf[:chunk_size]
+                buf = buf[chunk_size:]
+        if buf:
+            yield buf
+
+    async def aread(self) -> bytes:
+        """Read the whole body without blocking the event loop, and return it.
+
+        After this, ``content``, ``text`` and ``json()`` use the body in memory.
+
+        Returns:
+            The body as bytes.
+
+        Raises:
+            StreamConsumedError: the body was already iterated over.
+
+        Example:
+            >>> r = await s.get(url, stream=True)
+            >>> data = await r.aread()
+        """
+        if self._content is _NOT_READ:
+            if self._raw is None or self._raw.is_read:
+                return self.content
+            self._content = b"".join([piece async for piece in self.aiter_bytes()])
+        return self._content
+
+    async def aclose(self) -> None:
+        """Release the connection of an unread streamed body (``close()`` for async code)."""
+        self.close()
+
     def iter_lines(
         self,
         chunk_size: int = 512,
@@ -451,6 +521,13 @@ class Response:
         self.reason = state["reason"]
         self.elapsed = state["elapsed"]
         self._request = state["request"]
+
+
+async def _run_native(start: Any) -> Any:
+    # The asyncio bridge is imported on first async use: `import petro` stays free of asyncio.
+    from ._bridge import run_native
+
+    return await run_native(start)
 
 
 def _decode_stream(chunks: Iterator[bytes], encoding: str) -> Iterator[str]:

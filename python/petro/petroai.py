@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime
 import time
 import warnings
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator
+from typing import Any, NamedTuple, TypeVar
 
 from . import _config
 from ._service import (
@@ -23,6 +23,7 @@ from ._service import (
     v4_quirk_status,
     with_progress_note,
 )
+from .async_sessions import AsyncSession
 from .auth import BearerAuth, HTTPBasicAuth
 from .exceptions import AuthenticationError, RequestException, Timeout
 from .models import Response
@@ -30,6 +31,9 @@ from .retry import Retry
 from .sessions import DEFAULT_TIMEOUT, Session
 
 __all__ = [
+    "AsyncCollection",
+    "AsyncDataAPI",
+    "AsyncPetroAI",
     "Collection",
     "DataAPI",
     "PetroAI",
@@ -82,6 +86,40 @@ def _records(payload: Any) -> tuple[list[dict[str, Any]], int | None]:
     )
 
 
+class _Req(NamedTuple):
+    """One Petro.ai call a plan asks for (the arguments of ``PetroAI._request``)."""
+
+    method: str
+    path: str
+    json: Any = None
+    params: Any = None
+    idempotent: bool | None = None
+    deadline_at: float | None = None
+
+
+class _Emit(NamedTuple):
+    """Records a plan hands to the caller of ``iter`` / ``aiter``."""
+
+    records: list[dict[str, Any]]
+
+
+_T = TypeVar("_T")
+#: The logic of a call without its I/O: a generator that yields ``list[_Req]`` (sent
+#: concurrently; it receives each parsed body, or the exception, in order) or ``_Emit``
+#: (records for the caller), and returns the call's result. One plan, two drivers
+#: (``PetroAI`` and ``AsyncPetroAI``), so the sync and async clients cannot drift apart.
+_Plan = Generator["list[_Req] | _Emit", "list[Any] | None", _T]
+
+
+def _one(req: _Req) -> Generator[list[_Req], list[Any] | None, Any]:
+    """A plan step: send one request, return its parsed body (or raise its error)."""
+    reply = yield [req]
+    result = reply[0] if reply else None
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
 class PetroAI:
     """A client for a Petro.ai organisation's data API.
 
@@ -101,6 +139,8 @@ class PetroAI:
         deadline: a total time budget in seconds for each high-level call (all pages, all retries).
         page_size: records per page for paged reads (default 1000).
         progress: show progress bars (None: when interactive).
+        concurrency: pages fetched at once by paged reads once the first page shows there
+            are more (default 4; 1 pages one at a time). Results are the same either way.
 
     Example:
         >>> client = petro.PetroAI("https://acme.petro.ai", app_id=..., secret_key=...)
@@ -121,6 +161,7 @@ class PetroAI:
         page_size: int = 1000,
         progress: bool | None = None,
         verify: Any = True,
+        concurrency: int = 4,
     ) -> None:
         creds = _config.resolve(
             {
@@ -141,9 +182,11 @@ class PetroAI:
         if not isinstance(page_size, int) or page_size < 1:
             raise ValueError(f"page_size must be a positive int, not {page_size!r}")
         self.page_size = page_size
+        self.concurrency = _check_concurrency(concurrency)
         self.progress = progress
         self.deadline = deadline
-        self._session = Session(timeout=timeout, retries=retries)
+        self.profile = profile
+        self._session = self._session_class(timeout=timeout, retries=retries)
         self._session.verify = verify
         self._app_id: str | None = None
         self._token_expires_at: datetime.datetime | None = None
@@ -168,7 +211,10 @@ class PetroAI:
                 "(or token=), set PETRO_APP_ID and PETRO_SECRET_KEY (or PETRO_TOKEN), or add them "
                 "to a profile. Looked in: " + "; ".join(creds.looked)
             )
-        self.data = DataAPI(self)
+        self.data = self._data_class(self)
+
+    _session_class: type[Session] = Session
+    _data_class: type[DataAPI]
 
     # -- credentials ---------------------------------------------------------
     def _set_token(self, token: str, source: str) -> None:
@@ -229,6 +275,34 @@ class PetroAI:
         )
 
     # -- transport -----------------------------------------------------------
+    def _call(self, req: _Req) -> dict[str, Any]:
+        """The session ``request`` arguments for one call (token and deadline checked)."""
+        self._check_token()
+        retries: Any = self._session.retries
+        if req.deadline_at is not None:
+            left = req.deadline_at - time.monotonic()
+            if left <= 0:
+                raise Timeout(
+                    f"The deadline ({self.deadline} s) ran out before {req.method} {req.path}"
+                )
+            if retries is not None:
+                retries = Retry(
+                    retries.total,
+                    backoff_factor=retries.backoff_factor,
+                    backoff_max=retries.backoff_max,
+                    status_forcelist=retries.status_forcelist,
+                    retry_after_max=retries.retry_after_max,
+                    deadline=left,
+                )
+        return {
+            "method": req.method,
+            "url": f"{self.base_url}/{req.path.lstrip('/')}",
+            "json": req.json,
+            "params": req.params,
+            "retries": retries,
+            "idempotent": req.idempotent,
+        }
+
     def _request(
         self,
         method: str,
@@ -240,30 +314,55 @@ class PetroAI:
         deadline_at: float | None = None,
     ) -> Any:
         """Send one request and return the parsed JSON body, raising typed errors."""
-        self._check_token()
-        retries: Any = self._session.retries
-        if deadline_at is not None:
-            left = deadline_at - time.monotonic()
-            if left <= 0:
-                raise Timeout(f"The deadline ({self.deadline} s) ran out before {method} {path}")
-            if retries is not None:
-                retries = Retry(
-                    retries.total,
-                    backoff_factor=retries.backoff_factor,
-                    backoff_max=retries.backoff_max,
-                    status_forcelist=retries.status_forcelist,
-                    retry_after_max=retries.retry_after_max,
-                    deadline=left,
-                )
-        resp = self._session.request(
-            method,
-            f"{self.base_url}/{path.lstrip('/')}",
-            json=json,
-            params=params,
-            retries=retries,
-            idempotent=idempotent,
+        req = _Req(method, path, json, params, idempotent, deadline_at)
+        return self._parse(self._session.request(**self._call(req)), _what(req))
+
+    def _send(self, reqs: list[_Req]) -> list[Any]:
+        """Send a plan step's requests (concurrently when several); bodies or errors, in order."""
+        if len(reqs) == 1:
+            try:
+                resp = self._session.request(**self._call(reqs[0]))
+                return [self._parse(resp, _what(reqs[0]))]
+            except RequestException as e:
+                return [e]
+        calls = [self._call(r) for r in reqs]
+        responses = self._session.request_many(
+            calls, concurrency=len(calls), return_exceptions=True
         )
-        return self._parse(resp, f"{method} /{path.lstrip('/')}")
+        return [self._parse_or_error(r, req) for r, req in zip(responses, reqs, strict=True)]
+
+    def _parse_or_error(self, resp: Any, req: _Req) -> Any:
+        if isinstance(resp, BaseException):
+            return resp
+        try:
+            return self._parse(resp, _what(req))
+        except RequestException as e:
+            return e
+
+    def _run(self, plan: _Plan[_T]) -> _T:
+        """Drive a plan that emits no records to its result."""
+        reply: list[Any] | None = None
+        while True:
+            try:
+                step = plan.send(reply)
+            except StopIteration as stop:
+                return stop.value
+            reply = self._send(step) if isinstance(step, list) else None
+
+    def _iterate(self, plan: _Plan[Any]) -> Iterator[dict[str, Any]]:
+        """Drive a plan, yielding the records it emits."""
+        reply: list[Any] | None = None
+        with _closing(plan):
+            while True:
+                try:
+                    step = plan.send(reply)
+                except StopIteration:
+                    return
+                if isinstance(step, _Emit):
+                    reply = None
+                    yield from step.records
+                else:
+                    reply = self._send(step)
 
     def _parse(self, resp: Response, what: str) -> Any:
         help_text = self._auth_help()
@@ -285,7 +384,9 @@ class PetroAI:
 
     def collection(self, name: str) -> Collection:
         """A legacy collection endpoint, e.g. ``client.collection("Wells").get(Limit=10)``."""
-        return Collection(self, name)
+        return self._collection_class(self, name)
+
+    _collection_class: type[Collection]
 
     def close(self) -> None:
         """Close the client's connections."""
@@ -333,17 +434,102 @@ class DataAPI:
         skip: int,
         limit: int,
         deadline_at: float | None,
-    ) -> tuple[list[dict[str, Any]], int | None]:
+    ) -> _Req:
+        """The request for one page."""
         options: dict[str, Any] = {"limit": limit, "skip": skip}
         if fields is not None:
             options["fields"] = list(fields)
         if sort is not None:
             options["sort"] = dict(sort)
         body = {"type": type, "query": query or {}, "options": options}
-        payload = self._client._request(
-            "POST", "api/data/query", json=body, idempotent=True, deadline_at=deadline_at
+        return _Req("POST", "api/data/query", body, None, True, deadline_at)
+
+    def _scan(
+        self,
+        type: str,
+        query: dict[str, Any] | None,
+        *,
+        fields: list[str] | None,
+        sort: dict[str, int] | None,
+        limit: int | None,
+        skip: int,
+        page_size: int | None,
+        progress: bool | None,
+        concurrency: int | None,
+    ) -> _Plan[None]:
+        """The paging plan behind ``iter`` / ``query`` (and their async twins).
+
+        The first page is fetched alone. If it is full, the next pages are fetched in
+        windows of ``concurrency`` pages and emitted in order; the scan stops at the first
+        short page and drops any pages fetched past it, so the records are exactly those of
+        a page-by-page scan. Memory stays bounded by one window.
+        """
+        self._check_type(type)
+        _check_query(query)
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise ValueError(f"limit must be a non-negative int or None, not {limit!r}")
+        if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
+            raise ValueError(f"skip must be a non-negative int, not {skip!r}")
+        size = page_size or self._client.page_size
+        window = (
+            self._client.concurrency if concurrency is None else _check_concurrency(concurrency)
         )
-        return _records(payload)
+        deadline_at = self._deadline_at()
+        fetched = 0
+        total: int | None = None  # the envelope's count, when the service sends one
+        bar = progress_bar(self._client.progress if progress is None else progress, f"{type}")
+        try:
+            first = True
+            while limit is None or fetched < limit:
+                # Plan the next window: one page first, then up to `window` pages.
+                reqs: list[_Req] = []
+                wants: list[int] = []
+                at = fetched
+                for _ in range(1 if first else window):
+                    if limit is not None and at >= limit:
+                        break
+                    if total is not None and skip + at >= total and reqs:
+                        break
+                    want = size if limit is None else min(size, limit - at)
+                    reqs.append(
+                        self._page(
+                            type,
+                            query,
+                            fields=fields,
+                            sort=sort,
+                            skip=skip + at,
+                            limit=want,
+                            deadline_at=deadline_at,
+                        )
+                    )
+                    wants.append(want)
+                    at += want
+                first = False
+                replies = yield reqs
+                for want, reply in zip(wants, replies or [], strict=True):
+                    try:
+                        if isinstance(reply, BaseException):
+                            raise reply
+                        page, count = _records(reply)
+                    except RequestException as e:
+                        with_progress_note(
+                            e,
+                            f"{fetched} records were fetched before this failure; "
+                            f"resume with skip={skip + fetched}",
+                        )
+                        e.next_skip = skip + fetched  # type: ignore[attr-defined]
+                        raise
+                    if count is not None and count > len(page):
+                        total = count
+                    yield _Emit(page)
+                    fetched += len(page)
+                    bar.update(len(page))
+                    if len(page) < want:
+                        return  # a short page ends the scan; later pages are dropped
+        finally:
+            bar.close()
 
     def iter(
         self,
@@ -356,51 +542,39 @@ class DataAPI:
         skip: int = 0,
         page_size: int | None = None,
         progress: bool | None = None,
+        concurrency: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Yield matching records page by page (memory stays bounded by one page).
+        """Yield matching records page by page (memory stays bounded by a few pages).
 
-        Pages with ``options.skip`` / ``options.limit`` until a page comes back short.
-        A failure mid-way raises with a note saying how many records came and the
-        ``skip`` to resume from.
+        Pages with ``options.skip`` / ``options.limit`` until a page comes back short;
+        after the first page, up to ``concurrency`` pages are fetched at once (same records,
+        same order as one page at a time). A failure mid-way raises with a note saying how
+        many records came and the ``skip`` to resume from (also on ``e.next_skip``).
+
+        Args:
+            type, query, fields, sort, limit, skip, page_size, progress: as for ``query``.
+            concurrency: pages fetched at once (default: the client's, 4).
+
+        Returns:
+            An iterator of record dicts (lazy: nothing is sent until the first ``next``).
+
+        Example:
+            >>> for well in client.data.iter("Well", {"basinName": "Permian"}):
+            ...     handle(well)
         """
-        self._check_type(type)
-        _check_query(query)
-        if limit is not None and (not isinstance(limit, int) or limit < 0):
-            raise ValueError(f"limit must be a non-negative int or None, not {limit!r}")
-        if not isinstance(skip, int) or skip < 0:
-            raise ValueError(f"skip must be a non-negative int, not {skip!r}")
-        size = page_size or self._client.page_size
-        deadline_at = self._deadline_at()
-        fetched = 0
-        bar = progress_bar(self._client.progress if progress is None else progress, f"{type}")
-        try:
-            while limit is None or fetched < limit:
-                want = size if limit is None else min(size, limit - fetched)
-                try:
-                    page, _count = self._page(
-                        type,
-                        query,
-                        fields=fields,
-                        sort=sort,
-                        skip=skip + fetched,
-                        limit=want,
-                        deadline_at=deadline_at,
-                    )
-                except RequestException as e:
-                    with_progress_note(
-                        e,
-                        f"{fetched} records were fetched before this failure; "
-                        f"resume with skip={skip + fetched}",
-                    )
-                    e.next_skip = skip + fetched  # type: ignore[attr-defined]
-                    raise
-                yield from page
-                fetched += len(page)
-                bar.update(len(page))
-                if len(page) < want:
-                    break
-        finally:
-            bar.close()
+        return self._client._iterate(
+            self._scan(
+                type,
+                query,
+                fields=fields,
+                sort=sort,
+                limit=limit,
+                skip=skip,
+                page_size=page_size,
+                progress=progress,
+                concurrency=concurrency,
+            )
+        )
 
     def query(
         self,
@@ -413,6 +587,7 @@ class DataAPI:
         skip: int = 0,
         page_size: int | None = None,
         progress: bool | None = None,
+        concurrency: int | None = None,
     ) -> list[dict[str, Any]]:
         """All records of ``type`` matching ``query``, as a list of dicts.
 
@@ -424,9 +599,17 @@ class DataAPI:
             limit: at most this many records. skip: start after this many.
             page_size: records per request (default: the client's, 1000).
             progress: show a progress bar (None: when interactive).
+            concurrency: pages fetched at once after the first (default: the client's, 4).
+
+        Returns:
+            The records, in the service's order.
 
         Raises:
             QueryInterrupted: on Ctrl-C, with ``.records`` fetched so far and ``.next_skip``.
+            HTTPError, ConnectionError, Timeout: with a note and ``.next_skip`` to resume.
+
+        Example:
+            >>> client.data.query("Well", {"tvd_ft": {"gt": 8000}}, fields=["wellId"])
         """
         out: list[dict[str, Any]] = []
         try:
@@ -439,6 +622,7 @@ class DataAPI:
                 skip=skip,
                 page_size=page_size,
                 progress=progress,
+                concurrency=concurrency,
             ):
                 out.append(rec)
         except KeyboardInterrupt:
@@ -459,18 +643,121 @@ class DataAPI:
 
     to_polars = query_pl
 
+    def query_dask(
+        self,
+        type: str,
+        query: dict[str, Any] | None = None,
+        *,
+        npartitions: int | None = None,
+        partition_size: int | None = None,
+        fields: list[str] | None = None,
+        sort: dict[str, int] | None = None,
+    ) -> Any:
+        """The query as a lazy dask DataFrame, each partition a skip/limit range of it.
+
+        Counts the matching records first (``count``) and reads a few to learn the columns;
+        each partition is then fetched by a dask worker with its own ``PetroAI``. The task
+        graph carries no secret (base URL, profile name, type, query, skip, limit only), so
+        every worker needs credentials of its own: ``PETRO_APP_ID`` / ``PETRO_SECRET_KEY``
+        (or ``PETRO_TOKEN``) in its environment, or a profile. Pass a stable ``sort`` when the
+        data may change while the frame is computed.
+
+        Args:
+            type: the record type. query: a filter, as for ``query``.
+            npartitions: split into this many partitions, or
+            partition_size: records per partition (default 50,000).
+            fields: only these fields. sort: ``{"field": 1 | -1}``.
+
+        Returns:
+            A ``dask.dataframe.DataFrame`` (index: the record's position in the query).
+
+        Raises:
+            ImportError: dask is not installed (``pip install 'petro[dask]'``).
+            ConfigError: on a worker without credentials (when computed).
+
+        Example:
+            >>> ddf = client.data.query_dask("MonthlyProduction", npartitions=8)
+            >>> ddf.groupby("wellId").oilVol_bbl.sum().compute()
+        """
+        total = self.count(type, query)
+        sample = self.query(type, query, fields=fields, sort=sort, limit=100, progress=False)
+        return self._dask_frame(
+            type, query, total, sample, npartitions, partition_size, fields, sort
+        )
+
+    def _dask_frame(
+        self,
+        type: str,
+        query: dict[str, Any] | None,
+        total: int,
+        sample: list[dict[str, Any]],
+        npartitions: int | None,
+        partition_size: int | None,
+        fields: list[str] | None,
+        sort: dict[str, int] | None,
+    ) -> Any:
+        from . import _dask
+
+        return _dask.frame(
+            base_url=self._client.base_url,
+            profile=self._client.profile,
+            type=type,
+            query=query,
+            fields=fields,
+            sort=sort,
+            ranges=_dask.partitions(total, npartitions=npartitions, partition_size=partition_size),
+            meta=_dask.meta_of(sample),
+        )
+
     def count(self, type: str, query: dict[str, Any] | None = None) -> int:
-        """How many records match: the service's count when it sends one, else by paging ids."""
+        """How many records match: the service's count when it sends one, else by paging ids.
+
+        Args:
+            type: the record type. query: a filter, as for ``query``.
+
+        Returns:
+            The number of matching records.
+
+        Example:
+            >>> client.data.count("Well", {"basinName": "Permian"})
+        """
+        return self._client._run(self._count(type, query))
+
+    def _count(self, type: str, query: dict[str, Any] | None) -> _Plan[int]:
         self._check_type(type)
         _check_query(query)
-        page, count = self._page(
+        first = self._page(
             type, query, fields=["id"], sort=None, skip=0, limit=1, deadline_at=self._deadline_at()
         )
+        page, count = _records((yield from _one(first)))
         if count is not None and count > len(page):
             return count  # the envelope's count is a total, not the page's length
         if not page:
             return 0
-        return sum(1 for _ in self.iter(type, query, fields=["id"], progress=False))
+        scan = self._scan(
+            type,
+            query,
+            fields=["id"],
+            sort=None,
+            limit=None,
+            skip=0,
+            page_size=None,
+            progress=False,
+            concurrency=None,
+        )
+        n = 0
+        reply: list[Any] | None = None
+        with _closing(scan):
+            while True:
+                try:
+                    step = scan.send(reply)
+                except StopIteration:
+                    return n
+                if isinstance(step, _Emit):
+                    n += len(step.records)
+                    reply = None
+                else:
+                    reply = yield step
 
     def create(
         self, type: str, records: Iterable[dict[str, Any]], *, chunk_size: int = 500
@@ -479,17 +766,17 @@ class DataAPI:
 
         Creates are not retried (a repeat could insert twice); connection failures raise.
         """
-        return self._write("POST", type, records, chunk_size)
+        return self._client._run(self._write("POST", type, records, chunk_size))
 
     def replace(
         self, type: str, records: Iterable[dict[str, Any]], *, chunk_size: int = 500
     ) -> list[Any]:
         """Replace records by ``id`` (records without a known id are inserted); returns ids."""
-        return self._write("PUT", type, records, chunk_size)
+        return self._client._run(self._write("PUT", type, records, chunk_size))
 
     def _write(
         self, method: str, type: str, records: Iterable[dict[str, Any]], chunk_size: int
-    ) -> list[Any]:
+    ) -> _Plan[list[Any]]:
         self._check_type(type)
         if isinstance(records, dict):
             records = [records]
@@ -503,14 +790,16 @@ class DataAPI:
         deadline_at = self._deadline_at()
         for start in range(0, len(records), chunk_size):
             chunk = records[start : start + chunk_size]
+            req = _Req(
+                method,
+                "api/data",
+                {"type": type, "data": chunk},
+                None,
+                method == "PUT",
+                deadline_at,
+            )
             try:
-                payload = self._client._request(
-                    method,
-                    "api/data",
-                    json={"type": type, "data": chunk},
-                    idempotent=method == "PUT",
-                    deadline_at=deadline_at,
-                )
+                payload = yield from _one(req)
             except RequestException as e:
                 with_progress_note(
                     e, f"{start} of {len(records)} records were written before this failure"
@@ -523,38 +812,42 @@ class DataAPI:
 
     def update(self, type: str, query: dict[str, Any], set: dict[str, Any]) -> int:
         """Set fields on every record matching ``query``; returns how many matched."""
+        return self._client._run(self._update(type, query, set))
+
+    def _update(self, type: str, query: dict[str, Any], set: dict[str, Any]) -> _Plan[int]:
         self._check_type(type)
         _check_query(query, required=True, what="update")
         if not isinstance(set, dict) or not set:
             raise ValueError("update() needs a non-empty dict of fields to set")
-        payload = self._client._request(
-            "PATCH",
-            "api/data",
-            json={"type": type, "query": query, "body": set},
-            deadline_at=self._deadline_at(),
-        )
+        body = {"type": type, "query": query, "body": set}
+        payload = yield from _one(_Req("PATCH", "api/data", body, None, None, self._deadline_at()))
         return _count_of(payload)
 
     def delete(self, type: str, query: dict[str, Any]) -> int:
         """Delete the records matching ``query``; an empty query is refused before sending."""
+        return self._client._run(self._delete(type, query))
+
+    def _delete(self, type: str, query: dict[str, Any]) -> _Plan[int]:
         self._check_type(type)
         _check_query(query, required=True, what="delete")
-        payload = self._client._request(
-            "DELETE",
-            "api/data",
-            json={"type": type, "query": query},
-            deadline_at=self._deadline_at(),
-        )
+        body = {"type": type, "query": query}
+        payload = yield from _one(_Req("DELETE", "api/data", body, None, None, self._deadline_at()))
         return _count_of(payload)
 
     def schema(self, type: str) -> dict[str, Any]:
         """An example record of ``type`` (its fields and value types)."""
+        return self._client._run(self._schema(type))
+
+    def _schema(self, type: str) -> _Plan[dict[str, Any]]:
         self._check_type(type)
-        return self._client._request("GET", "api/data/schema", params={"type": type})
+        return (yield from _one(_Req("GET", "api/data/schema", params={"type": type})))
 
     def types(self) -> list[str]:
         """The names of the record types the organisation has."""
-        payload = self._client._request("GET", "api/data/types")
+        return self._client._run(self._types())
+
+    def _types(self) -> _Plan[list[str]]:
+        payload = yield from _one(_Req("GET", "api/data/types"))
         if isinstance(payload, dict):
             payload = payload.get("types", payload.get("data", []))
         return list(payload)
@@ -562,6 +855,29 @@ class DataAPI:
 
 def type_name(v: Any) -> str:
     return type(v).__name__
+
+
+def _what(req: _Req) -> str:
+    return f"{req.method} /{req.path.lstrip('/')}"
+
+
+class _closing:
+    """Close a plan when its driver stops early (runs its ``finally``: progress bars)."""
+
+    def __init__(self, plan: Generator[Any, Any, Any]) -> None:
+        self.plan = plan
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        self.plan.close()
+
+
+def _check_concurrency(concurrency: Any) -> int:
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValueError(f"concurrency must be a positive int, not {concurrency!r}")
+    return concurrency
 
 
 def _check_query(query: Any, *, required: bool = False, what: str = "query") -> None:
@@ -608,6 +924,9 @@ class Collection:
         Example:
             >>> client.collection("Wells").get(Limit=10, SortBy="spudDate", SortOrder="Descending")
         """
+        return self._client._run(self._get(params))
+
+    def _get(self, params: dict[str, Any]) -> _Plan[list[dict[str, Any]]]:
         clean: dict[str, Any] = {}
         for k, v in params.items():
             if v is None:
@@ -615,7 +934,7 @@ class Collection:
             if k == "SortOrder" and v not in ("Ascending", "Descending"):
                 raise ValueError("SortOrder must be 'Ascending' or 'Descending'")
             clean[k] = ",".join(map(str, v)) if isinstance(v, (list, tuple, set)) else v
-        payload = self._client._request("GET", f"api/{self.name}", params=clean)
+        payload = yield from _one(_Req("GET", f"api/{self.name}", params=clean))
         if isinstance(payload, dict) and not isinstance(payload.get("data"), list):
             for v in payload.values():  # v4's "...Result" wrapper
                 if isinstance(v, list):
@@ -625,3 +944,207 @@ class Collection:
 
     def __repr__(self) -> str:
         return f"<petro.Collection {self.name}>"
+
+
+PetroAI._data_class = DataAPI
+PetroAI._collection_class = Collection
+
+
+class AsyncPetroAI(PetroAI):
+    """``PetroAI`` for asyncio: the same client, with awaitable methods.
+
+    Takes the same arguments and credentials as ``petro.PetroAI``; ``client.data``'s
+    methods are coroutines and ``client.data.aiter(...)`` is an async iterator. Every
+    call runs the same code as the sync client (same checks, paging and errors).
+
+    Example:
+        >>> async with petro.AsyncPetroAI() as client:
+        ...     wells = await client.data.query("Well", {"basinName": "Permian"})
+        ...     async for rec in client.data.aiter("MonthlyProduction"):
+        ...         handle(rec)
+    """
+
+    _session_class = AsyncSession
+    data: AsyncDataAPI  # type: ignore[assignment]
+
+    async def _asend(self, reqs: list[_Req]) -> list[Any]:
+        session: Any = self._session
+        if len(reqs) == 1:
+            try:
+                resp = await session.request(**self._call(reqs[0]))
+                return [self._parse(resp, _what(reqs[0]))]
+            except RequestException as e:
+                return [e]
+        calls = [self._call(r) for r in reqs]
+        responses = await session.request_many(
+            calls, concurrency=len(calls), return_exceptions=True
+        )
+        return [self._parse_or_error(r, req) for r, req in zip(responses, reqs, strict=True)]
+
+    async def _arun(self, plan: _Plan[_T]) -> _T:
+        reply: list[Any] | None = None
+        while True:
+            try:
+                step = plan.send(reply)
+            except StopIteration as stop:
+                return stop.value
+            reply = await self._asend(step) if isinstance(step, list) else None
+
+    async def _aiterate(self, plan: _Plan[Any]) -> AsyncIterator[dict[str, Any]]:
+        reply: list[Any] | None = None
+        with _closing(plan):
+            while True:
+                try:
+                    step = plan.send(reply)
+                except StopIteration:
+                    return
+                if isinstance(step, _Emit):
+                    reply = None
+                    for rec in step.records:
+                        yield rec
+                else:
+                    reply = await self._asend(step)
+
+    def _request(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("AsyncPetroAI's calls are coroutines: use its async methods")
+
+    async def __aenter__(self) -> AsyncPetroAI:
+        return self
+
+    async def __aexit__(self, *a: Any) -> None:
+        self.close()
+
+    async def aclose(self) -> None:
+        """Close the client's connections."""
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<petro.AsyncPetroAI {self.base_url} auth={self.credential_source!r}>"
+
+
+class AsyncDataAPI(DataAPI):
+    """``client.data`` of an ``AsyncPetroAI``: the ``DataAPI`` methods, awaitable.
+
+    Every method takes the same arguments as on ``petro.PetroAI().data``.
+    """
+
+    _client: AsyncPetroAI
+
+    def aiter(
+        self, type: str, query: dict[str, Any] | None = None, **options: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Matching records as an async iterator (``DataAPI.iter``'s options and paging).
+
+        Args:
+            type: the record type. query: a filter.
+            **options: ``fields``, ``sort``, ``limit``, ``skip``, ``page_size``, ``progress``,
+                ``concurrency``, as for ``PetroAI.data.iter``.
+
+        Returns:
+            An async iterator of record dicts, in the service's order.
+
+        Raises:
+            HTTPError, ConnectionError, Timeout: with ``.next_skip`` to resume from.
+
+        Example:
+            >>> async for well in client.data.aiter("Well", page_size=500):
+            ...     handle(well)
+        """
+        return self._client._aiterate(self._scan(type, query, **_scan_options(options)))
+
+    iter = aiter  # type: ignore[assignment]
+
+    async def query(  # type: ignore[override]
+        self, type: str, query: dict[str, Any] | None = None, **options: Any
+    ) -> list[dict[str, Any]]:
+        """All matching records as a list (``PetroAI.data.query``, awaitable)."""
+        return [rec async for rec in self.aiter(type, query, **options)]
+
+    async def query_df(self, type: str, query: dict[str, Any] | None = None, **options: Any) -> Any:  # type: ignore[override]
+        """Like ``query`` but returns a pandas DataFrame."""
+        from ._frames import to_pandas
+
+        return to_pandas(await self.query(type, query, **options))
+
+    async def query_pl(self, type: str, query: dict[str, Any] | None = None, **options: Any) -> Any:  # type: ignore[override]
+        """Like ``query`` but returns a polars DataFrame."""
+        from ._frames import to_polars
+
+        return to_polars(await self.query(type, query, **options))
+
+    to_polars = query_pl  # type: ignore[assignment]
+
+    async def query_dask(  # type: ignore[override]
+        self,
+        type: str,
+        query: dict[str, Any] | None = None,
+        *,
+        npartitions: int | None = None,
+        partition_size: int | None = None,
+        fields: list[str] | None = None,
+        sort: dict[str, int] | None = None,
+    ) -> Any:
+        """The query as a lazy dask DataFrame (``PetroAI.data.query_dask``, awaitable)."""
+        total = await self.count(type, query)
+        sample = await self.query(type, query, fields=fields, sort=sort, limit=100, progress=False)
+        return self._dask_frame(
+            type, query, total, sample, npartitions, partition_size, fields, sort
+        )
+
+    async def count(self, type: str, query: dict[str, Any] | None = None) -> int:  # type: ignore[override]
+        """How many records match (``PetroAI.data.count``, awaitable)."""
+        return await self._client._arun(self._count(type, query))
+
+    async def create(  # type: ignore[override]
+        self, type: str, records: Iterable[dict[str, Any]], *, chunk_size: int = 500
+    ) -> list[Any]:
+        """Insert records and return their new ids (``PetroAI.data.create``, awaitable)."""
+        return await self._client._arun(self._write("POST", type, records, chunk_size))
+
+    async def replace(  # type: ignore[override]
+        self, type: str, records: Iterable[dict[str, Any]], *, chunk_size: int = 500
+    ) -> list[Any]:
+        """Replace records by ``id`` (``PetroAI.data.replace``, awaitable)."""
+        return await self._client._arun(self._write("PUT", type, records, chunk_size))
+
+    async def update(self, type: str, query: dict[str, Any], set: dict[str, Any]) -> int:  # type: ignore[override]
+        """Set fields on matching records (``PetroAI.data.update``, awaitable)."""
+        return await self._client._arun(self._update(type, query, set))
+
+    async def delete(self, type: str, query: dict[str, Any]) -> int:  # type: ignore[override]
+        """Delete matching records (``PetroAI.data.delete``, awaitable)."""
+        return await self._client._arun(self._delete(type, query))
+
+    async def schema(self, type: str) -> dict[str, Any]:  # type: ignore[override]
+        """An example record of ``type`` (``PetroAI.data.schema``, awaitable)."""
+        return await self._client._arun(self._schema(type))
+
+    async def types(self) -> list[str]:  # type: ignore[override]
+        """The organisation's record types (``PetroAI.data.types``, awaitable)."""
+        return await self._client._arun(self._types())
+
+
+class AsyncCollection(Collection):
+    """A legacy v4 collection endpoint of an ``AsyncPetroAI`` (``await coll.get(...)``)."""
+
+    _client: AsyncPetroAI
+
+    async def get(self, **params: Any) -> list[dict[str, Any]]:  # type: ignore[override]
+        """Records of the collection (``Collection.get``, awaitable)."""
+        return await self._client._arun(self._get(params))
+
+
+AsyncPetroAI._data_class = AsyncDataAPI
+AsyncPetroAI._collection_class = AsyncCollection
+
+_SCAN_OPTIONS = ("fields", "sort", "limit", "skip", "page_size", "progress", "concurrency")
+
+
+def _scan_options(options: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(options) - set(_SCAN_OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown options {sorted(unknown)}; allowed: {', '.join(_SCAN_OPTIONS)}")
+    out: dict[str, Any] = dict.fromkeys(_SCAN_OPTIONS)
+    out["skip"] = 0
+    out.update(options)
+    return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,16 +12,41 @@ from ._encode import encode_files, encode_params, iter_bytes
 from ._log import debug, debug_enabled, log_attempts
 from .auth import BearerAuth, HTTPBasicAuth
 from .cookies import SessionCookies
-from .exceptions import RequestException
+from .exceptions import BatchError, RequestException
 from .models import PreparedRequest, Response, _redact_url
 from .retry import Retry
 from .structures import CaseInsensitiveDict
 
-__all__ = ["DEFAULT_TIMEOUT", "Session", "default_headers"]
+__all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_TIMEOUT", "Session", "default_headers"]
 
 #: petro's default timeout: 10 s to connect, 300 s between reads. Pass
 #: ``timeout=None`` to wait forever (requests' default).
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 300.0)
+
+#: How many requests ``request_many`` keeps in flight unless told otherwise.
+DEFAULT_CONCURRENCY = 16
+
+#: The keyword arguments a ``request_many`` item may carry (those of ``request``).
+_REQUEST_KEYS = frozenset(
+    {
+        "params",
+        "data",
+        "headers",
+        "cookies",
+        "files",
+        "auth",
+        "timeout",
+        "allow_redirects",
+        "proxies",
+        "hooks",
+        "stream",
+        "verify",
+        "cert",
+        "json",
+        "retries",
+        "idempotent",
+    }
+)
 
 
 class _Unset:
@@ -460,6 +485,106 @@ class Session:
             if out is not None:
                 resp = out
         return resp
+
+    def request_many(
+        self,
+        requests: Iterable[Mapping[str, Any] | Sequence[Any]],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        return_exceptions: bool = False,
+    ) -> list[Any]:
+        """Send many requests concurrently (in Rust, GIL released) and return them in order.
+
+        Each item is either a dict of ``request``'s arguments, ``{"method": "POST",
+        "url": ..., "json": ...}`` (any keyword ``request`` takes), or a ``(method, url)``
+        tuple. Each is prepared exactly as ``request`` would prepare it (session headers,
+        auth, cookies, retries...). At most ``concurrency`` are in flight at once; Ctrl-C
+        cancels them all. An error status (4xx/5xx) is a response, not a failure: call
+        ``raise_for_status()`` on the ones you care about.
+
+        Args:
+            requests: the requests, as dicts or ``(method, url)`` tuples.
+            concurrency: most requests in flight at once (default 16).
+            return_exceptions: put each failure's exception in its place in the result
+                instead of raising ``BatchError``.
+
+        Returns:
+            One ``Response`` per request, in input order (or the exception, with
+            ``return_exceptions=True``).
+
+        Raises:
+            BatchError: after every request has ended, when any failed; ``.errors`` lists
+                ``(index, exception)`` and ``.responses`` the responses (None where failed).
+            TypeError, ValueError: an item is malformed (raised before anything is sent).
+
+        Example:
+            >>> with petro.Session() as s:
+            ...     rs = s.request_many([{"method": "GET", "url": f"{base}/items/{i}"}
+            ...                          for i in range(100)], concurrency=8)
+            >>> [r.status_code for r in rs][:3]
+            [200, 200, 200]
+        """
+        calls, hooks = self._prepare_many(requests, concurrency)
+        results = self._native.request_many([c.args for c in calls], concurrency)
+        return self._collect_many(results, calls, hooks, return_exceptions)
+
+    def _prepare_many(
+        self, requests: Iterable[Mapping[str, Any] | Sequence[Any]], concurrency: int
+    ) -> tuple[list[_Call], list[Any]]:
+        """Prepare every item of a batch (errors in the arguments raise before any I/O)."""
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency must be a positive int, not {concurrency!r}")
+        if isinstance(requests, (Mapping, str, bytes)):
+            raise TypeError("request_many() takes a list of requests (dicts or (method, url))")
+        calls: list[_Call] = []
+        hooks: list[Any] = []
+        for i, item in enumerate(requests):
+            if isinstance(item, Mapping):
+                opts = dict(item)
+                try:
+                    method, url = opts.pop("method"), opts.pop("url")
+                except KeyError as e:
+                    raise TypeError(f"requests[{i}] needs a {e.args[0]!r} key") from None
+                unknown = set(opts) - _REQUEST_KEYS
+                if unknown:
+                    raise TypeError(
+                        f"requests[{i}] has unknown keys {sorted(unknown)}; "
+                        f"allowed: method, url, {', '.join(sorted(_REQUEST_KEYS))}"
+                    )
+            elif isinstance(item, (tuple, list)) and len(item) == 2:
+                (method, url), opts = item, {}
+            else:
+                raise TypeError(
+                    f"requests[{i}] must be a dict such as {{'method': 'GET', 'url': ...}} "
+                    f"or a (method, url) tuple, not {item!r:.80}"
+                )
+            hooks.append(opts.pop("hooks", None))
+            calls.append(self._prepare(method, url, **opts))
+        return calls, hooks
+
+    def _collect_many(
+        self, results: list[Any], calls: list[_Call], hooks: list[Any], return_exceptions: bool
+    ) -> list[Any]:
+        """Wrap a batch's native results in order; raise one ``BatchError`` for its failures."""
+        out: list[Any] = []
+        errors: list[tuple[int, BaseException]] = []
+        for i, (raw, call) in enumerate(zip(results, calls, strict=True)):
+            try:
+                if isinstance(raw, BaseException):
+                    raise call.failed(raw) if isinstance(raw, RequestException) else raw
+                out.append(self._finish(raw, call, hooks[i]))
+            except Exception as e:
+                errors.append((i, e))
+                out.append(e)
+        if errors and not return_exceptions:
+            shown = "; ".join(f"[{i}] {type(e).__name__}: {e}" for i, e in errors[:3])
+            more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+            raise BatchError(
+                f"{len(errors)} of {len(calls)} requests failed: {shown}{more}",
+                errors=errors,
+                responses=[None if isinstance(r, BaseException) else r for r in out],
+            )
+        return out
 
     def get(self, url: str, params: Any = None, **kwargs: Any) -> Response:
         """Send a GET request. See ``request`` for the keyword arguments."""

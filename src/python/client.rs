@@ -8,10 +8,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
+use super::bridge::{self, TaskHandle};
 use super::errors::{internal, to_py};
 use super::json;
 use crate::http::request::{headers_from_pairs, parse_method};
@@ -157,6 +159,166 @@ fn retry_policy(args: RetryArgs) -> PyResult<RetryPolicy> {
     })
 }
 
+/// The native `request` arguments as one tuple (`petro.sessions._Call.args`).
+pub struct CallArgs<'py>(
+    String,
+    String,
+    Bound<'py, PyList>,
+    Option<Bound<'py, PyAny>>,
+    Option<Bound<'py, PyAny>>,
+    Option<f64>,
+    Option<f64>,
+    bool,
+    usize,
+    Option<Bound<'py, PyAny>>,
+    Option<Bound<'py, PyAny>>,
+    Option<Vec<(String, String)>>,
+    bool,
+    bool,
+    Option<Vec<(String, String)>>,
+    Option<Vec<String>>,
+    Option<RetryArgs>,
+    Option<bool>,
+);
+
+impl<'py> CallArgs<'py> {
+    /// Read the 18-item tuple `request` takes positionally.
+    fn from_tuple(t: &Bound<'py, PyTuple>) -> PyResult<Self> {
+        if t.len() != 18 {
+            return Err(PyTypeError::new_err(format!(
+                "request arguments must be an 18-item tuple, not {} items",
+                t.len()
+            )));
+        }
+        let opt = |i: usize| -> PyResult<Option<Bound<'py, PyAny>>> {
+            let v = t.get_item(i)?;
+            Ok(if v.is_none() { None } else { Some(v) })
+        };
+        Ok(CallArgs(
+            t.get_item(0)?.extract()?,
+            t.get_item(1)?.extract()?,
+            t.get_item(2)?.cast_into::<PyList>()?,
+            opt(3)?,
+            opt(4)?,
+            t.get_item(5)?.extract()?,
+            t.get_item(6)?.extract()?,
+            t.get_item(7)?.extract()?,
+            t.get_item(8)?.extract()?,
+            opt(9)?,
+            opt(10)?,
+            t.get_item(11)?.extract()?,
+            t.get_item(12)?.extract()?,
+            t.get_item(13)?.extract()?,
+            t.get_item(14)?.extract()?,
+            t.get_item(15)?.extract()?,
+            t.get_item(16)?.extract()?,
+            t.get_item(17)?.extract()?,
+        ))
+    }
+
+    /// Convert to the core's request (the GIL is held; no I/O).
+    fn into_spec(self, py: Python<'_>) -> PyResult<RequestSpec> {
+        let CallArgs(
+            method,
+            url,
+            headers,
+            body,
+            json,
+            connect_timeout,
+            read_timeout,
+            allow_redirects,
+            max_redirects,
+            verify,
+            cert,
+            proxies,
+            trust_env,
+            stream,
+            cookies,
+            credential_headers,
+            retry,
+            idempotent,
+        ) = self;
+        let mut pairs = Vec::with_capacity(headers.len());
+        for item in headers.iter() {
+            let t = item.cast::<PyTuple>()?;
+            let name: String = t.get_item(0)?.extract()?;
+            let value = header_bytes(&t.get_item(1)?)?;
+            pairs.push((name, value));
+        }
+        let body: Option<Bytes> = match (body.filter(|b| !b.is_none()), json) {
+            (Some(b), _) => {
+                if let Ok(bytes) = b.cast::<PyBytes>() {
+                    Some(Bytes::copy_from_slice(bytes.as_bytes()))
+                } else if let Ok(s) = b.cast::<PyString>() {
+                    Some(Bytes::copy_from_slice(s.to_cow()?.as_bytes()))
+                } else {
+                    return Err(PyTypeError::new_err("body must be bytes or str"));
+                }
+            }
+            (_, Some(j)) => Some(Bytes::from(json::dumps(py, &j)?)),
+            _ => None,
+        };
+        Ok(RequestSpec {
+            method: parse_method(&method).map_err(|e| PyValueError::new_err(e.message))?,
+            url,
+            headers: headers_from_pairs(pairs).map_err(|e| to_py(py, e))?,
+            body,
+            timeouts: Timeouts {
+                connect: duration(connect_timeout, "connect")?,
+                read: duration(read_timeout, "read")?,
+            },
+            allow_redirects,
+            max_redirects,
+            verify: match verify {
+                Some(v) if !v.is_none() => verify_from(&v)?,
+                _ => Verify::Default,
+            },
+            cert: cert_from(cert.as_ref())?,
+            proxies: proxies.unwrap_or_default(),
+            trust_env,
+            stream,
+            cookies: cookies.unwrap_or_default(),
+            credential_headers: credential_headers.unwrap_or_default(),
+            retry: retry.map(retry_policy).transpose()?,
+            idempotent,
+        })
+    }
+}
+
+fn specs_of(py: Python<'_>, calls: Vec<Bound<'_, PyTuple>>) -> PyResult<Vec<RequestSpec>> {
+    calls
+        .iter()
+        .map(|c| CallArgs::from_tuple(c)?.into_spec(py))
+        .collect()
+}
+
+/// Run every request, at most `concurrency` in flight, results in input order.
+async fn run_many(
+    session: Arc<Session>,
+    specs: Vec<RequestSpec>,
+    concurrency: usize,
+) -> Vec<Result<Response, Error>> {
+    futures_util::stream::iter(specs)
+        .map(|spec| {
+            let session = session.clone();
+            async move { session.execute(spec).await }
+        })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await
+}
+
+/// Each result as a RawResponse, or the exception it maps to.
+fn many_to_py(py: Python<'_>, results: Vec<Result<Response, Error>>) -> PyResult<Vec<Py<PyAny>>> {
+    results
+        .into_iter()
+        .map(|r| match r {
+            Ok(resp) => Ok(Py::new(py, PyRawResponse::from_core(resp))?.into_any()),
+            Err(e) => Ok(to_py(py, e).into_value(py).into_any()),
+        })
+        .collect()
+}
+
 /// A connection pool and cookie jar (`petro.Session` wraps it).
 #[pyclass(name = "Session", module = "petro._core", frozen)]
 pub struct PySession {
@@ -187,20 +349,20 @@ impl PySession {
         idempotent=None
     ))]
     #[allow(clippy::too_many_arguments)]
-    fn request(
+    fn request<'py>(
         &self,
-        py: Python<'_>,
-        method: &str,
+        py: Python<'py>,
+        method: String,
         url: String,
-        headers: &Bound<'_, PyList>,
-        body: Option<&Bound<'_, PyAny>>,
-        json: Option<&Bound<'_, PyAny>>,
+        headers: Bound<'py, PyList>,
+        body: Option<Bound<'py, PyAny>>,
+        json: Option<Bound<'py, PyAny>>,
         connect_timeout: Option<f64>,
         read_timeout: Option<f64>,
         allow_redirects: bool,
         max_redirects: usize,
-        verify: Option<&Bound<'_, PyAny>>,
-        cert: Option<&Bound<'_, PyAny>>,
+        verify: Option<Bound<'py, PyAny>>,
+        cert: Option<Bound<'py, PyAny>>,
         proxies: Option<Vec<(String, String)>>,
         trust_env: bool,
         stream: bool,
@@ -209,53 +371,88 @@ impl PySession {
         retry: Option<RetryArgs>,
         idempotent: Option<bool>,
     ) -> PyResult<PyRawResponse> {
-        let mut pairs = Vec::with_capacity(headers.len());
-        for item in headers.iter() {
-            let t = item.cast::<PyTuple>()?;
-            let name: String = t.get_item(0)?.extract()?;
-            let value = header_bytes(&t.get_item(1)?)?;
-            pairs.push((name, value));
-        }
-        let body: Option<Bytes> = match (body, json) {
-            (Some(b), _) if !b.is_none() => {
-                if let Ok(bytes) = b.cast::<PyBytes>() {
-                    Some(Bytes::copy_from_slice(bytes.as_bytes()))
-                } else if let Ok(s) = b.cast::<PyString>() {
-                    Some(Bytes::copy_from_slice(s.to_cow()?.as_bytes()))
-                } else {
-                    return Err(PyTypeError::new_err("body must be bytes or str"));
-                }
-            }
-            (_, Some(j)) => Some(Bytes::from(json::dumps(py, j)?)),
-            _ => None,
-        };
-        let spec = RequestSpec {
-            method: parse_method(method).map_err(|e| PyValueError::new_err(e.message))?,
+        let spec = CallArgs(
+            method,
             url,
-            headers: headers_from_pairs(pairs).map_err(|e| to_py(py, e))?,
+            headers,
             body,
-            timeouts: Timeouts {
-                connect: duration(connect_timeout, "connect")?,
-                read: duration(read_timeout, "read")?,
-            },
+            json,
+            connect_timeout,
+            read_timeout,
             allow_redirects,
             max_redirects,
-            verify: match verify {
-                Some(v) if !v.is_none() => verify_from(v)?,
-                _ => Verify::Default,
-            },
-            cert: cert_from(cert)?,
-            proxies: proxies.unwrap_or_default(),
+            verify,
+            cert,
+            proxies,
             trust_env,
             stream,
-            cookies: cookies.unwrap_or_default(),
-            credential_headers: credential_headers.unwrap_or_default(),
-            retry: retry.map(retry_policy).transpose()?,
+            cookies,
+            credential_headers,
+            retry,
             idempotent,
-        };
+        )
+        .into_spec(py)?;
         let session = self.inner.clone();
         let resp = wait(py, async move { session.execute(spec).await })?;
         Ok(PyRawResponse::from_core(resp))
+    }
+
+    /// Start one request for asyncio; `args` is the tuple `request` takes.
+    /// Its result reaches `loop.call_soon_threadsafe(on_done, ok, value)`.
+    fn request_async(
+        &self,
+        py: Python<'_>,
+        args: Bound<'_, PyTuple>,
+        event_loop: Py<PyAny>,
+        on_done: Py<PyAny>,
+    ) -> PyResult<TaskHandle> {
+        let spec = CallArgs::from_tuple(&args)?.into_spec(py)?;
+        let session = self.inner.clone();
+        bridge::spawn(
+            event_loop,
+            on_done,
+            async move { session.execute(spec).await },
+            |py, resp| Ok(Py::new(py, PyRawResponse::from_core(resp))?.into_any()),
+        )
+    }
+
+    /// Send many requests, at most `concurrency` at a time, with the GIL
+    /// released; returns a RawResponse or an exception for each, in order.
+    fn request_many(
+        &self,
+        py: Python<'_>,
+        calls: Vec<Bound<'_, PyTuple>>,
+        concurrency: usize,
+    ) -> PyResult<Vec<Py<PyAny>>> {
+        let specs = specs_of(py, calls)?;
+        let session = self.inner.clone();
+        let results = wait(py, async move {
+            Ok(run_many(session, specs, concurrency).await)
+        })?;
+        many_to_py(py, results)
+    }
+
+    /// `request_many` for asyncio: the list reaches `on_done` like `request_async`.
+    fn request_many_async(
+        &self,
+        py: Python<'_>,
+        calls: Vec<Bound<'_, PyTuple>>,
+        concurrency: usize,
+        event_loop: Py<PyAny>,
+        on_done: Py<PyAny>,
+    ) -> PyResult<TaskHandle> {
+        let specs = specs_of(py, calls)?;
+        let session = self.inner.clone();
+        bridge::spawn(
+            event_loop,
+            on_done,
+            async move { Ok(run_many(session, specs, concurrency).await) },
+            |py, results| {
+                Ok(PyList::new(py, many_to_py(py, results)?)?
+                    .into_any()
+                    .unbind())
+            },
+        )
     }
 
     /// Every cookie in the jar as (name, value, domain, path).
@@ -478,6 +675,29 @@ impl PyRawResponse {
             }
         })?;
         Ok(chunk.map(|c| PyBytes::new(py, &c)))
+    }
+
+    /// `read_chunk` for asyncio: bytes, or None at the end, reach `on_done`
+    /// through `loop.call_soon_threadsafe` (see `Session.request_async`).
+    fn read_chunk_async(&self, event_loop: Py<PyAny>, on_done: Py<PyAny>) -> PyResult<TaskHandle> {
+        let stream = self.stream.clone();
+        bridge::spawn(
+            event_loop,
+            on_done,
+            async move {
+                let mut guard = stream.lock().await;
+                match guard.as_mut() {
+                    Some(s) => s.next_chunk().await,
+                    None => Ok(None),
+                }
+            },
+            |py, chunk: Option<Bytes>| {
+                Ok(match chunk {
+                    Some(c) => PyBytes::new(py, &c).into_any().unbind(),
+                    None => py.None(),
+                })
+            },
+        )
     }
 
     /// Drop the connection of an unread streamed body.

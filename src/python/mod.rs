@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 
+mod bridge;
 mod client;
 mod emulator;
 mod errors;
@@ -13,6 +14,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<client::PySession>()?;
     m.add_class::<client::PyRawResponse>()?;
+    m.add_class::<bridge::TaskHandle>()?;
     m.add_function(wrap_pyfunction!(client::dumps, m)?)?;
     m.add_function(wrap_pyfunction!(client::loads, m)?)?;
     emulator::register(m)?;

@@ -1,0 +1,52 @@
+"""Await a native task on the running asyncio loop (see ``src/python/bridge.rs``).
+
+The Rust side runs the work on petro's tokio runtime; one dispatcher thread per
+process hands each result to the loop with ``loop.call_soon_threadsafe(on_done,
+ok, value)``. Cancelling the awaiting task aborts the Rust future, which closes
+its connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["run_native"]
+
+
+def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    """Settle ``future`` on its loop's thread, unless it was cancelled meanwhile."""
+    if future.done():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
+def _abort_if_cancelled(handle: Any, future: asyncio.Future[Any]) -> None:
+    if future.cancelled():
+        handle.abort()
+
+
+async def run_native(start: Callable[[Any, Callable[[bool, Any], None]], Any]) -> Any:
+    """Start a native task with ``start(loop, on_done)`` and await its result.
+
+    Args:
+        start: a bound native method such as ``session.request_async``'s partial; it
+            returns a ``TaskHandle``.
+
+    Returns:
+        What the native task produced.
+
+    Raises:
+        Whatever exception the native task produced; ``CancelledError`` on cancellation
+        (the native task is aborted then).
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+    handle = start(loop, functools.partial(_resolve, future))
+    future.add_done_callback(functools.partial(_abort_if_cancelled, handle))
+    return await future

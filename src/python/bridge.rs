@@ -1,0 +1,145 @@
+//! The asyncio bridge: run a core future on petro's tokio runtime and hand its
+//! result to an asyncio event loop, without a second event loop and without
+//! ever making a tokio worker wait for the GIL.
+//!
+//! A finished task sends a small job over a channel to ONE dispatcher thread per
+//! process. The dispatcher takes the GIL, turns the result into Python objects
+//! and calls `loop.call_soon_threadsafe(on_done, ok, value)`; `on_done` (Python)
+//! settles the asyncio future unless it was cancelled meanwhile. The dispatcher
+//! is recreated after `fork()` (the parent's thread does not exist in a child),
+//! like the runtime itself.
+//!
+//! Cancelling the asyncio future calls [`TaskHandle::abort`], which drops the
+//! core future and so closes its connection.
+
+use std::future::Future;
+use std::sync::mpsc::{channel, Sender};
+use std::sync::Mutex;
+
+use pyo3::prelude::*;
+
+use super::errors::{internal, to_py};
+use crate::http::Error;
+use crate::runtime;
+
+/// Work for the dispatcher: runs with the GIL held.
+type Job = Box<dyn FnOnce(Python<'_>) + Send>;
+
+struct Dispatcher {
+    pid: u32,
+    tx: Sender<Job>,
+}
+
+static DISPATCHER: Mutex<Option<Dispatcher>> = Mutex::new(None);
+
+/// Start the dispatcher thread for this process.
+fn start() -> std::io::Result<Sender<Job>> {
+    let (tx, rx) = channel::<Job>();
+    std::thread::Builder::new()
+        .name("petro-asyncio".into())
+        .spawn(move || {
+            // Blocks without the GIL; takes it once per burst of finished tasks.
+            while let Ok(job) = rx.recv() {
+                let attached = Python::try_attach(|py| {
+                    job(py);
+                    while let Ok(more) = rx.try_recv() {
+                        more(py);
+                    }
+                });
+                if attached.is_none() {
+                    break; // the interpreter is shutting down
+                }
+            }
+        })?;
+    Ok(tx)
+}
+
+/// Queue `job` for the dispatcher (starting it, or a new one after a fork).
+fn dispatch(job: Job) {
+    let pid = std::process::id();
+    let mut guard = DISPATCHER.lock().unwrap_or_else(|e| e.into_inner());
+    let mut job = job;
+    for _ in 0..2 {
+        if let Some(d) = guard.as_ref().filter(|d| d.pid == pid) {
+            match d.tx.send(job) {
+                Ok(()) => return,
+                // The thread ended (interpreter shutdown): try a fresh one once.
+                Err(e) => job = e.0,
+            }
+        }
+        match start() {
+            Ok(tx) => *guard = Some(Dispatcher { pid, tx }),
+            Err(_) => return, // no thread can be made: the awaiting side is left pending
+        }
+    }
+}
+
+/// Make sure this process's dispatcher exists before any task can need it.
+pub fn ensure_dispatcher() -> PyResult<()> {
+    let pid = std::process::id();
+    let mut guard = DISPATCHER.lock().unwrap_or_else(|e| e.into_inner());
+    if guard.as_ref().is_some_and(|d| d.pid == pid) {
+        return Ok(());
+    }
+    let tx = start().map_err(|e| internal(format!("cannot start petro's asyncio thread: {e}")))?;
+    *guard = Some(Dispatcher { pid, tx });
+    Ok(())
+}
+
+/// A running core task; `abort()` cancels it and closes its connection.
+#[pyclass(name = "TaskHandle", module = "petro._core", frozen)]
+pub struct TaskHandle {
+    handle: tokio::task::AbortHandle,
+}
+
+#[pymethods]
+impl TaskHandle {
+    /// Cancel the task (a no-op once it has finished).
+    fn abort(&self) {
+        self.handle.abort()
+    }
+
+    /// True once the task has finished or been aborted.
+    fn done(&self) -> bool {
+        self.handle.is_finished()
+    }
+}
+
+/// Spawn `fut` on petro's runtime; when it ends, `convert` builds its Python
+/// value on the dispatcher thread and `loop.call_soon_threadsafe(on_done, ok,
+/// value)` delivers it (`ok` is False and `value` an exception on failure).
+pub fn spawn<T, F, C>(
+    event_loop: Py<PyAny>,
+    on_done: Py<PyAny>,
+    fut: F,
+    convert: C,
+) -> PyResult<TaskHandle>
+where
+    F: Future<Output = Result<T, Error>> + Send + 'static,
+    T: Send + 'static,
+    C: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
+{
+    let rt =
+        runtime::get().map_err(|e| internal(format!("cannot start petro's I/O runtime: {e}")))?;
+    ensure_dispatcher()?;
+    let task = rt.spawn(async move {
+        let result = fut.await;
+        // Only a channel send here: the worker never waits for the GIL.
+        dispatch(Box::new(move |py: Python<'_>| {
+            let (ok, value) = match result
+                .map_err(|e| to_py(py, e))
+                .and_then(|v| convert(py, v))
+            {
+                Ok(v) => (true, v),
+                Err(e) => (false, e.into_value(py).into_any()),
+            };
+            // A closed loop refuses the call: nobody is waiting any more.
+            let _ = event_loop
+                .bind(py)
+                .call_method1("call_soon_threadsafe", (on_done, ok, value));
+        }));
+    });
+    Ok(TaskHandle {
+        handle: task.abort_handle(),
+    })
+}

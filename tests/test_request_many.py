@@ -1,0 +1,181 @@
+"""Session.request_many / AsyncSession.request_many: order, bounded concurrency, failures."""
+
+import asyncio
+import pickle
+import time
+
+import pytest
+
+import petro
+from petro.emulator import Emulator
+
+
+@pytest.fixture(scope="module")
+def emu():
+    with Emulator(sample_wells=200, sample_months=1) as e:
+        yield e
+
+
+def query(emu, i, **extra):
+    body = {"type": "Well", "options": {"skip": i, "limit": 1}}
+    return {"method": "POST", "url": emu.url + "/api/data/query", "json": body, **extra}
+
+
+@pytest.fixture(scope="module")
+def wells(emu):
+    with petro.Session() as s:
+        s.auth = emu.auth
+        body = {"type": "Well", "options": {"limit": 200}}
+        return s.post(emu.url + "/api/data/query", json=body).json()
+
+
+def test_results_come_back_in_input_order(server):
+    with petro.Session() as s:
+        s.headers["X-Default"] = "yes"
+        batch = [("GET", server.url(f"/echo?i={i}")) for i in range(50)]
+        batch.append({"method": "POST", "url": server.url("/echo"), "json": {"n": 1}})
+        batch.append({"method": "GET", "url": server.url("/echo"), "params": {"p": "q"}})
+        out = s.request_many(batch, concurrency=7)
+    assert [r.json()["path"] for r in out[:50]] == [f"/echo?i={i}" for i in range(50)]
+    assert out[50].request.method == "POST" and out[50].json()["method"] == "POST"
+    assert out[51].json()["path"] == "/echo?p=q"
+    assert all(["X-Default", "yes"] in r.json()["headers"] for r in out)
+    assert all(isinstance(r, petro.Response) for r in out)
+
+
+def test_empty_batch_and_bad_items():
+    with petro.Session() as s:
+        assert s.request_many([]) == []
+        with pytest.raises(TypeError, match="needs a 'url' key"):
+            s.request_many([{"method": "GET"}])
+        with pytest.raises(TypeError, match="unknown keys"):
+            s.request_many([{"method": "GET", "url": "http://x", "jsn": 1}])
+        with pytest.raises(TypeError, match="requests\\[0\\] must be a dict"):
+            s.request_many(["http://x"])
+        with pytest.raises(TypeError, match="takes a list"):
+            s.request_many({"method": "GET", "url": "http://x"})
+        with pytest.raises(ValueError, match="concurrency"):
+            s.request_many([], concurrency=0)
+
+
+def test_concurrency_is_bounded(server):
+    with petro.Session() as s:
+        start = time.monotonic()
+        out = s.request_many(
+            [("GET", server.url(f"/slow?delay=0.2&i={i}")) for i in range(8)], concurrency=4
+        )
+        took = time.monotonic() - start
+    assert [r.text for r in out] == ["slow"] * 8
+    # 8 requests of 0.2 s, at most 4 at a time, cannot end in under two rounds.
+    assert took >= 0.4
+
+
+def test_failures_are_collected_after_everything_ends(server, closed_port):
+    with petro.Session() as s:
+        batch = [
+            ("GET", server.url("/echo?i=0")),
+            ("GET", f"http://127.0.0.1:{closed_port}/down"),
+            ("GET", server.url("/status?code=500")),  # a status is a response, not a failure
+            ("GET", server.url("/slow?delay=0.3")),
+            ("GET", "nota-url"),
+        ]
+        with pytest.raises(petro.BatchError) as info:
+            s.request_many(batch)
+        e = info.value
+        assert isinstance(e, petro.RequestException)
+        assert [i for i, _ in e.errors] == [1, 4]
+        assert isinstance(e.errors[0][1], petro.ConnectionError)
+        assert isinstance(e.errors[1][1], petro.MissingSchema)
+        assert e.errors[0][1].request.url.endswith("/down")
+        assert [None if r is None else r.status_code for r in e.responses] == [
+            200,
+            None,
+            500,
+            200,
+            None,
+        ]
+        assert "2 of 5 requests failed" in str(e)
+        assert e.responses[3].text == "slow"  # the slow one finished before raising
+
+        out = s.request_many(batch, return_exceptions=True)
+        assert isinstance(out[1], petro.ConnectionError) and out[3].text == "slow"
+        copy = pickle.loads(pickle.dumps(e))
+        assert [i for i, _ in copy.errors] == [1, 4]
+
+
+def test_ordered_under_injected_faults_with_retries(emu, wells):
+    emu.clear_faults()
+    route = "/api/data/query"
+    emu.inject_fault(route=route, kind="status", status=503, times=5)
+    emu.inject_fault(route=route, kind="delay", delay_ms=200, times=5)
+    with petro.Session(retries=petro.Retry(6, backoff_factor=0.01)) as s:
+        s.auth = emu.auth
+        out = s.request_many([query(emu, i, idempotent=True) for i in range(60)], concurrency=8)
+    emu.clear_faults()
+    assert [r.status_code for r in out] == [200] * 60
+    assert [r.json()[0]["id"] for r in out] == [w["id"] for w in wells[:60]]
+
+
+def test_dropped_connections_are_collected_in_place(emu, wells):
+    emu.clear_faults()
+    emu.inject_fault(route="/api/data/query", kind="drop", times=3, after_bytes=5)
+    emu.inject_fault(route="/api/data/query", kind="status", status=502, times=2)
+    with petro.Session() as s:  # no retries: each fault shows
+        s.auth = emu.auth
+        out = s.request_many([query(emu, i) for i in range(40)], return_exceptions=True)
+        with pytest.raises(petro.BatchError) as info:
+            emu.inject_fault(route="/api/data/query", kind="drop", times=1, after_bytes=5)
+            s.request_many([query(emu, i) for i in range(10)], concurrency=1)
+    emu.clear_faults()
+    failed = [i for i, r in enumerate(out) if isinstance(r, Exception)]
+    bad_status = [i for i, r in enumerate(out) if not isinstance(r, Exception) and not r.ok]
+    assert len(failed) == 3 and len(bad_status) == 2
+    assert all(
+        isinstance(out[i], (petro.ChunkedEncodingError, petro.ConnectionError)) for i in failed
+    )
+    for i, r in enumerate(out):
+        if i not in failed and i not in bad_status:
+            assert r.json()[0]["id"] == wells[i]["id"]  # order holds around the failures
+    assert [i for i, _ in info.value.errors] == [0]
+    assert [r is None for r in info.value.responses] == [True] + [False] * 9
+
+
+def test_hooks_and_auth_per_item(server):
+    seen = []
+    with petro.Session() as s:
+        out = s.request_many(
+            [
+                {"method": "GET", "url": server.url("/echo"), "auth": ("a", "b")},
+                {
+                    "method": "GET",
+                    "url": server.url("/echo"),
+                    "hooks": {"response": [lambda r: seen.append(r.url)]},
+                },
+            ]
+        )
+    assert ["Authorization", "Basic YTpi"] in out[0].json()["headers"]
+    assert seen == [server.url("/echo")]
+
+
+@pytest.mark.asyncio
+async def test_async_request_many(emu, wells):
+    async with petro.AsyncSession() as a:
+        a.auth = emu.auth
+        out = await a.request_many([query(emu, i) for i in range(100)], concurrency=10)
+        assert [r.json()[0]["id"] for r in out] == [w["id"] for w in wells[:100]]
+        emu.inject_fault(route="/api/data/query", kind="status", status=503, times=1)
+        emu.inject_fault(route="/api/data/query", kind="drop", times=1, after_bytes=5)
+        out = await a.request_many(
+            [query(emu, i) for i in range(5)], concurrency=1, return_exceptions=True
+        )
+        emu.clear_faults()
+        assert out[0].status_code == 503
+        assert isinstance(out[1], petro.RequestException)
+        assert [r.json()[0]["id"] for r in out[2:]] == [w["id"] for w in wells[2:5]]
+        with pytest.raises(petro.BatchError):
+            await a.request_many([("GET", "nota-url")])
+        # Many batches at once on one loop.
+        many = await asyncio.gather(
+            *(a.request_many([query(emu, i)], concurrency=1) for i in range(20))
+        )
+        assert [m[0].json()[0]["id"] for m in many] == [w["id"] for w in wells[:20]]

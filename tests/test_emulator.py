@@ -451,3 +451,22 @@ def test_curl_basic_auth(petro_emulator: Emulator) -> None:
 
     wells = json.loads(body)
     assert len(wells) == 2 and all(w["basinName"] == "Bakken" for w in wells)
+
+
+def test_oversized_upload_is_a_clean_413_for_petro_and_requests():
+    import requests
+
+    import petro
+    from petro.emulator import Emulator
+
+    with Emulator(sample_data=False, max_body_bytes=1 << 20) as e:
+        body = b'{"type": "x", "data": ["' + b"a" * (8 << 20) + b'"]}'
+        for send in (petro.post, requests.post):
+            r = send(
+                e.url + "/api/data",
+                auth=e.auth,
+                data=body,
+                headers={"Content-Type": "application/json"},
+            )
+            assert r.status_code == 413
+            assert "1048576" in r.json()["message"]

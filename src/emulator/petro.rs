@@ -33,6 +33,43 @@ where
         .map_err(|e| ApiError::internal(format!("storage task failed: {e}")))?
 }
 
+/// Most bytes read and thrown away to answer an oversized upload cleanly.
+const DRAIN_CAP: usize = 1 << 30;
+
+/// Read and discard a body (up to `cap` bytes). Answering before the client has
+/// finished sending makes the kernel reset the connection, and the client then
+/// sees a broken pipe instead of the 413.
+async fn drain(body: Body, cap: usize) {
+    drain_rest(&mut body.into_data_stream(), 0, cap).await;
+}
+
+async fn drain_rest(stream: &mut axum::body::BodyDataStream, mut seen: usize, cap: usize) {
+    use futures_util::StreamExt;
+    while let Some(Ok(chunk)) = stream.next().await {
+        seen = seen.saturating_add(chunk.len());
+        if seen > cap {
+            break;
+        }
+    }
+}
+
+/// The whole body if it fits in `limit` bytes; else drain it and answer 413.
+async fn read_limited(body: Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))?;
+        if buf.len() + chunk.len() > limit {
+            drain_rest(&mut stream, buf.len() + chunk.len(), DRAIN_CAP).await;
+            return Err(ApiError::too_large(limit));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(bytes::Bytes::from(buf))
+}
+
 /// Read and parse a JSON object body under the size limit.
 async fn read_json(
     st: &AppState,
@@ -45,11 +82,10 @@ async fn read_json(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
+        drain(body, DRAIN_CAP).await;
         return Err(ApiError::too_large(limit));
     }
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::too_large(limit))?;
+    let bytes = read_limited(body, limit).await?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ApiError::bad_request(
             "request body is empty; a JSON object is required",

@@ -71,12 +71,51 @@ def test_verify_false(https_server):
     assert petro.get(url, verify=False).ok
 
 
-@pytest.mark.parametrize("var", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+@pytest.mark.parametrize("var", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"])
 def test_ca_bundle_from_environment(https_server, monkeypatch, var):
     url, ca_pem, _ = https_server
     monkeypatch.setenv(var, ca_pem)
     with petro.Session() as s:
         assert s.get(url).ok
+
+
+def _serve(cert, ca):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(ctx)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
+def test_wrong_hostname_fails(ca, https_server):
+    _, ca_pem, _ = https_server
+    httpd = _serve(ca.issue_cert("other.example"), ca)
+    try:
+        with pytest.raises(petro.SSLError):
+            petro.get(f"https://127.0.0.1:{httpd.server_address[1]}/", verify=ca_pem)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_expired_certificate_fails(ca, https_server):
+    import datetime
+
+    _, ca_pem, _ = https_server
+    past = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
+    httpd = _serve(
+        ca.issue_cert("127.0.0.1", not_before=past - datetime.timedelta(days=30), not_after=past),
+        ca,
+    )
+    try:
+        with pytest.raises(petro.SSLError) as e:
+            petro.get(f"https://127.0.0.1:{httpd.server_address[1]}/", verify=ca_pem)
+        assert "xpired" in str(e.value)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def test_client_certificate(https_server, ca):

@@ -86,9 +86,10 @@ fn load_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>> {
     Ok(certs)
 }
 
-/// The environment's extra CA bundles, in requests' order of precedence.
+/// The environment's extra CA bundles (read at each client build, so a
+/// variable set after the first request still counts).
 pub fn env_bundles() -> Vec<PathBuf> {
-    ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"]
+    ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"]
         .iter()
         .filter_map(std::env::var_os)
         .filter(|v| !v.is_empty())

@@ -4,6 +4,7 @@ import inspect
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +133,19 @@ def test_petro_log_env_turns_on_debug_lines(tmp_path):
         env={**os.environ, "PETRO_LOG": "debug"},
     )
     assert "petro DEBUG GET http://127.0.0.1:1/ -> ConnectionError" in out.stderr, out.stderr
+
+
+def test_lazy_names_match_the_static_imports():
+    """The TYPE_CHECKING imports (what editors see) name exactly what __getattr__ serves."""
+    import ast
+
+    tree = ast.parse(Path(petro.__file__).read_text())
+    static = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for imp in node.body:
+                for alias in imp.names:
+                    static[alias.name] = "." + (imp.module or "") if imp.module else None
+    static.pop("exceptions")
+    assert static == petro._LAZY
+    assert set(petro.__all__) == set(petro._LAZY) | {"exceptions", "__version__"}

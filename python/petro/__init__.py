@@ -11,44 +11,97 @@ Example:
     >>> rows = resp.json()
 """
 
-from . import exceptions
-from ._core import __version__
-from .api import delete, get, head, options, patch, post, put, request
-from .auth import AuthBase, BearerAuth, HTTPBasicAuth, HTTPProxyAuth
-from .exceptions import (
-    AuthenticationError,
-    BadRequestError,
-    BatchError,
-    ChunkedEncodingError,
-    ConflictError,
-    ConnectionError,
-    ConnectTimeout,
-    ContentDecodingError,
-    HTTPError,
-    InvalidHeader,
-    InvalidJSONError,
-    InvalidSchema,
-    InvalidURL,
-    JSONDecodeError,
-    MissingSchema,
-    NotFoundError,
-    PermissionDeniedError,
-    ProxyError,
-    RateLimitError,
-    ReadTimeout,
-    RequestException,
-    RetryError,
-    ServerError,
-    SSLError,
-    StreamConsumedError,
-    Timeout,
-    TooManyRedirects,
-)
-from .models import PreparedRequest, Response
-from .retry import Retry
-from .sessions import DEFAULT_TIMEOUT, Session, session
-from .status_codes import codes
-from .structures import CaseInsensitiveDict
+# Everything is loaded on first use (the scientific-Python "lazy loader" pattern):
+# `import petro` costs almost nothing, and `petro.get(...)` pulls in what it needs.
+# Type checkers and editors read the imports below, which never run.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from . import exceptions
+    from ._config import (
+        ConfigError,
+    )
+    from .api import (
+        delete,
+        get,
+        head,
+        options,
+        patch,
+        post,
+        put,
+        request,
+    )
+    from .async_sessions import (
+        AsyncSession,
+    )
+    from .auth import (
+        AuthBase,
+        BearerAuth,
+        HTTPBasicAuth,
+        HTTPProxyAuth,
+    )
+    from .emulator import (
+        Emulator,
+    )
+    from .exceptions import (
+        AuthenticationError,
+        BadRequestError,
+        BatchError,
+        ChunkedEncodingError,
+        ConflictError,
+        ConnectionError,
+        ConnectTimeout,
+        ContentDecodingError,
+        HTTPError,
+        InvalidHeader,
+        InvalidJSONError,
+        InvalidSchema,
+        InvalidURL,
+        JSONDecodeError,
+        MissingSchema,
+        NotFoundError,
+        PermissionDeniedError,
+        ProxyError,
+        RateLimitError,
+        ReadTimeout,
+        RequestException,
+        RetryError,
+        ServerError,
+        SSLError,
+        StreamConsumedError,
+        Timeout,
+        TooManyRedirects,
+    )
+    from .models import (
+        PreparedRequest,
+        Response,
+    )
+    from .petra import (
+        AsyncPetraSecurity,
+        PetraSecurity,
+    )
+    from .petroai import (
+        AsyncPetroAI,
+        PetroAI,
+        QueryInterrupted,
+        TokenExpiredError,
+        TokenExpiryWarning,
+    )
+    from .retry import (
+        Retry,
+    )
+    from .sessions import (
+        DEFAULT_TIMEOUT,
+        Session,
+        session,
+    )
+    from .status_codes import (
+        codes,
+    )
+    from .structures import (
+        CaseInsensitiveDict,
+    )
+
+del TYPE_CHECKING
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -112,33 +165,86 @@ __all__ = [
     "session",
 ]
 
-
-# Loaded on first use, keeping `import petro` light (the service clients pull in
-# config-file and date handling; the emulator its own module).
 _LAZY = {
-    "AsyncSession": ".async_sessions",
-    "ConfigError": "._config",
-    "Emulator": ".emulator",
     "AsyncPetraSecurity": ".petra",
     "AsyncPetroAI": ".petroai",
+    "AsyncSession": ".async_sessions",
+    "AuthBase": ".auth",
+    "AuthenticationError": ".exceptions",
+    "BadRequestError": ".exceptions",
+    "BatchError": ".exceptions",
+    "BearerAuth": ".auth",
+    "CaseInsensitiveDict": ".structures",
+    "ChunkedEncodingError": ".exceptions",
+    "ConfigError": "._config",
+    "ConflictError": ".exceptions",
+    "ConnectTimeout": ".exceptions",
+    "ConnectionError": ".exceptions",
+    "ContentDecodingError": ".exceptions",
+    "DEFAULT_TIMEOUT": ".sessions",
+    "Emulator": ".emulator",
+    "HTTPBasicAuth": ".auth",
+    "HTTPError": ".exceptions",
+    "HTTPProxyAuth": ".auth",
+    "InvalidHeader": ".exceptions",
+    "InvalidJSONError": ".exceptions",
+    "InvalidSchema": ".exceptions",
+    "InvalidURL": ".exceptions",
+    "JSONDecodeError": ".exceptions",
+    "MissingSchema": ".exceptions",
+    "NotFoundError": ".exceptions",
+    "PermissionDeniedError": ".exceptions",
     "PetraSecurity": ".petra",
     "PetroAI": ".petroai",
+    "PreparedRequest": ".models",
+    "ProxyError": ".exceptions",
     "QueryInterrupted": ".petroai",
+    "RateLimitError": ".exceptions",
+    "ReadTimeout": ".exceptions",
+    "RequestException": ".exceptions",
+    "Response": ".models",
+    "Retry": ".retry",
+    "RetryError": ".exceptions",
+    "SSLError": ".exceptions",
+    "ServerError": ".exceptions",
+    "Session": ".sessions",
+    "StreamConsumedError": ".exceptions",
+    "Timeout": ".exceptions",
     "TokenExpiredError": ".petroai",
     "TokenExpiryWarning": ".petroai",
+    "TooManyRedirects": ".exceptions",
+    "codes": ".status_codes",
+    "delete": ".api",
+    "get": ".api",
+    "head": ".api",
+    "options": ".api",
+    "patch": ".api",
+    "post": ".api",
+    "put": ".api",
+    "request": ".api",
+    "session": ".sessions",
 }
 
 
 def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'petro' has no attribute {name!r}")
-    import importlib
+    if name == "__version__":
+        from ._core import __version__
 
-    value = getattr(importlib.import_module(module, __name__), name)
+        value: object = __version__
+    elif name == "exceptions":
+        import importlib
+
+        value = importlib.import_module(".exceptions", __name__)
+    else:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'petro' has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(__all__))

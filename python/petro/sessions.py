@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -10,7 +11,7 @@ from urllib.parse import urlsplit
 from . import __version__, _core
 from ._encode import encode_files, encode_params, iter_bytes
 from ._log import debug, debug_enabled, log_attempts
-from .auth import BearerAuth, HTTPBasicAuth
+from .auth import BearerAuth, HTTPBasicAuth, basic_auth_header
 from .cookies import SessionCookies
 from .exceptions import BatchError, RequestException
 from .models import PreparedRequest, Response, _redact_url
@@ -102,8 +103,17 @@ def _auth_header(auth: Any) -> str | None:
     if isinstance(auth, (tuple, list)):
         if len(auth) != 2:
             raise ValueError("auth must be a (user, password) pair or an auth callable")
-        return HTTPBasicAuth(auth[0], auth[1]).header_value()
+        try:
+            return _basic_header(auth[0], auth[1])
+        except TypeError:  # unhashable parts: still answered, just not cached
+            return basic_auth_header(auth[0], auth[1])
     return None
+
+
+@functools.lru_cache(maxsize=32)
+def _basic_header(user: Any, password: Any) -> str:
+    # Notebooks send the same (app_id, secret) pair on every call: encode it once.
+    return basic_auth_header(user, password)
 
 
 _netrc_cache: dict[str, Any] = {}
@@ -371,7 +381,7 @@ class Session:
                     merged.pop(k, None)
                 else:
                     merged[k] = v
-        pairs = list(merged.items())
+        pairs = merged.pairs() if isinstance(merged, CaseInsensitiveDict) else list(merged.items())
         has_ctype = "content-type" in merged
 
         # Query string.
@@ -422,7 +432,8 @@ class Session:
         if auth is not None:
             value = _auth_header(auth)
             if value is not None:
-                pairs = [(k, v) for k, v in pairs if k.lower() != "authorization"]
+                if "authorization" in merged:
+                    pairs = [(k, v) for k, v in pairs if k.lower() != "authorization"]
                 pairs.append(("Authorization", value))
             elif callable(auth):
                 prepared = PreparedRequest(method.upper(), url, CaseInsensitiveDict(pairs), body)

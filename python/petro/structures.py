@@ -54,6 +54,10 @@ class CaseInsensitiveDict(MutableMapping[str, Any]):
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._store
 
+    def pairs(self) -> list[tuple[str, Any]]:
+        """(key as last set, value) pairs, as a new list (fast: no per-key lookups)."""
+        return list(self._store.values())
+
     def lower_items(self) -> Iterator[tuple[str, Any]]:
         """Items with lower-cased keys."""
         return ((lower, kv[1]) for lower, kv in self._store.items())

@@ -509,19 +509,21 @@ pub struct PyRawResponse {
     /// Seconds from sending to the response headers.
     #[pyo3(get)]
     elapsed: f64,
-    headers: Vec<(String, Vec<u8>)>,
+    // Kept as the core's maps; turned into Python pairs only when asked for.
+    headers: http::HeaderMap,
     request_method: String,
     request_url: String,
-    request_headers: Vec<(String, Vec<u8>)>,
+    request_headers: http::HeaderMap,
     body: std::sync::Mutex<Option<Bytes>>,
     stream: SharedStream,
     history: Vec<Py<PyRawResponse>>,
     attempts: Vec<Attempt>,
 }
 
-fn header_pairs(map: &http::HeaderMap) -> Vec<(String, Vec<u8>)> {
+/// Header pairs as http.client shows them (values as Latin-1).
+fn header_pairs(map: &http::HeaderMap) -> Vec<(String, String)> {
     map.iter()
-        .map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec()))
+        .map(|(k, v)| (k.as_str().to_string(), latin1(v.as_bytes())))
         .collect()
 }
 
@@ -545,22 +547,26 @@ impl PyRawResponse {
             history,
             attempts,
         } = resp;
-        let history = Python::attach(|py| {
-            history
-                .into_iter()
-                .filter_map(|h| Py::new(py, PyRawResponse::from_core(h)).ok())
-                .collect()
-        });
+        let history = if history.is_empty() {
+            Vec::new()
+        } else {
+            Python::attach(|py| {
+                history
+                    .into_iter()
+                    .filter_map(|h| Py::new(py, PyRawResponse::from_core(h)).ok())
+                    .collect()
+            })
+        };
         PyRawResponse {
             status,
             reason,
             http_version: version,
             url,
             elapsed: elapsed.as_secs_f64(),
-            headers: header_pairs(&headers),
+            headers,
             request_method: request.method,
             request_url: request.url,
-            request_headers: header_pairs(&request.headers),
+            request_headers: request.headers,
             body: std::sync::Mutex::new(body),
             stream: Arc::new(tokio::sync::Mutex::new(stream)),
             history,
@@ -596,10 +602,7 @@ impl PyRawResponse {
 impl PyRawResponse {
     /// Response headers as (name, value) pairs, in arrival order.
     fn headers(&self) -> Vec<(String, String)> {
-        self.headers
-            .iter()
-            .map(|(k, v)| (k.clone(), latin1(v)))
-            .collect()
+        header_pairs(&self.headers)
     }
 
     /// (method, url, headers) of the request as finally sent.
@@ -607,10 +610,7 @@ impl PyRawResponse {
         (
             self.request_method.clone(),
             self.request_url.clone(),
-            self.request_headers
-                .iter()
-                .map(|(k, v)| (k.clone(), latin1(v)))
-                .collect(),
+            header_pairs(&self.request_headers),
         )
     }
 

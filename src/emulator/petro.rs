@@ -215,13 +215,34 @@ pub async fn delete(
     Ok(write_answer(deleted))
 }
 
-fn shaped(st: &AppState, records: Vec<Value>) -> Response {
+fn shaped(st: &AppState, records: Vec<String>) -> Response {
     match st.config.response_shape {
-        ResponseShape::List => Json(Value::Array(records)).into_response(),
-        ResponseShape::Envelope => {
-            Json(json!({"data": records, "count": records.len()})).into_response()
-        }
+        ResponseShape::List => json_array_response(&records, false),
+        ResponseShape::Envelope => json_array_response(&records, true),
     }
+}
+
+/// A JSON array of already-serialised records, bare or as `{"data": [...], "count": n}`.
+fn json_array_response(records: &[String], envelope: bool) -> Response {
+    let size: usize = records.iter().map(|r| r.len() + 1).sum::<usize>() + 32;
+    let mut out = String::with_capacity(size);
+    if envelope {
+        out.push_str("{\"data\":");
+    }
+    out.push('[');
+    for (i, r) in records.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(r);
+    }
+    out.push(']');
+    if envelope {
+        out.push_str(",\"count\":");
+        out.push_str(&records.len().to_string());
+        out.push('}');
+    }
+    ([(header::CONTENT_TYPE, "application/json")], out).into_response()
 }
 
 /// `POST /api/data/query`.
@@ -241,7 +262,7 @@ pub async fn query(
     let t = existing_type(&st, type_name(&body)?).await?;
     let clause = compile_filter(body.get("query"))?;
     let options = parse_options(body.get("options"))?;
-    let records = blocking(&st, move |s| s.query(&t, &clause, &options)).await?;
+    let records = blocking(&st, move |s| s.query_json(&t, &clause, &options)).await?;
     Ok(shaped(&st, records))
 }
 
@@ -331,6 +352,6 @@ pub async fn legacy_collection(
         json!({"id": ids})
     };
     let clause = compile_filter(Some(&filter))?;
-    let records = blocking(&st, move |s| s.query(&t, &clause, &options)).await?;
-    Ok(Json(json!({"data": records, "count": records.len()})).into_response())
+    let records = blocking(&st, move |s| s.query_json(&t, &clause, &options)).await?;
+    Ok(json_array_response(&records, true))
 }

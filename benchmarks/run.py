@@ -41,7 +41,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     },
     "quick": {
         "w1_n": 500, "w1_rounds": 3, "w2_rounds": 3, "w3_n": 1000, "w3_rounds": 2,
-        "wrk_s": 2, "w4_rounds": 1, "w5_runs": 5, "w6_records": 100_000, "w6_rounds": 1,
+        "wrk_s": 2, "w4_rounds": 1, "w5_runs": 10, "w6_records": 20_000, "w6_rounds": 1,
         "idx_records": 100_000, "idx_queries": 20,
     },
 }  # fmt: skip

@@ -1,7 +1,7 @@
 """Work done in fresh processes: W4 and W6 samples, and the emulator server process.
 
 ``python child.py w4 CLIENT URL COUNT TVD_SUM``: fetch a big JSON array with CLIENT,
-print ``{"rss_kb", "seconds"}`` (peak RSS of this process, from getrusage).
+print ``{"rss_kb", "seconds"}`` (peak RSS of this process: VmHWM, see ``rss_kb``).
 
 ``python child.py w6 petro|requests URL APP_ID SECRET TYPE COUNT TVD_SUM``: pull every
 record of TYPE into a pandas DataFrame, print ``{"rss_kb", "seconds", "base_rss_kb"}``.
@@ -29,6 +29,19 @@ def pin() -> None:
 
 
 def rss_kb() -> int:
+    """Peak RSS of this process image, in KiB.
+
+    ``VmHWM`` rather than ``getrusage().ru_maxrss``: Linux carries ru_maxrss across
+    fork + exec, so a child of the (large) benchmark process would report the parent's
+    peak. VmHWM belongs to the new address space only.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 

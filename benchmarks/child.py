@@ -107,8 +107,9 @@ def w6(how: str, url: str, app_id: str, secret: str, type_: str, count: str, tvd
 
 
 def emulator(n_w6: str, n_idx: str) -> None:
-    import petro
     from data import wells
+
+    import petro
 
     emu = petro.Emulator(sample_data=False, max_body_bytes=256 * 1024 * 1024).start()
     ai = petro.PetroAI(emu.url, app_id=emu.app_id, secret_key=emu.secret_key, progress=False)
@@ -121,7 +122,10 @@ def emulator(n_w6: str, n_idx: str) -> None:
     for lo in range(0, n, chunk):
         ai.data.create(
             "Idx",
-            [{"wellId": f"W{i // 10:07d}", "seq": i, "v": i % 997} for i in range(lo, min(n, lo + chunk))],
+            [
+                {"wellId": f"W{i // 10:07d}", "seq": i, "v": i % 997}
+                for i in range(lo, min(n, lo + chunk))
+            ],
             chunk_size=chunk,
         )
     t_idx = time.perf_counter() - t0

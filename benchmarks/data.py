@@ -26,7 +26,9 @@ def well(i: int, rng: random.Random) -> dict[str, Any]:
         "api14": f"42{rng.randrange(10**11, 10**12):012d}",
         "name": f"{rng.choice(['Smith', 'Jones', 'Hill', 'Reed'])} Unit {rng.randrange(1, 99)}-{rng.randrange(1, 36)}H",
         "leaseName": f"{rng.choice(['North', 'South', 'East', 'West'])} {rng.choice(['Ranch', 'Mesa', 'Draw', 'Creek'])} State Lease {rng.randrange(1000, 9999)}",
-        "operatorId": "%08x-%04x-%04x-%04x-%012x" % tuple(rng.getrandbits(b) for b in (32, 16, 16, 16, 48)),
+        "operatorId": "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}".format(
+            *tuple(rng.getrandbits(b) for b in (32, 16, 16, 16, 48))
+        ),
         "operator": rng.choice(OPERATORS),
         "basinName": rng.choice(BASINS),
         "state": rng.choice(STATES),
@@ -35,7 +37,9 @@ def well(i: int, rng: random.Random) -> dict[str, Any]:
         "longitude": round(rng.uniform(-106.0, -96.0), 6),
         "spudDate": f"{year}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}",
         "firstProdDate": f"{year + 1}-{rng.randrange(1, 13):02d}-01T00:00:00Z",
-        "formation": rng.choice(["Wolfcamp A", "Wolfcamp B", "Spraberry", "Bone Spring", "Niobrara"]),
+        "formation": rng.choice(
+            ["Wolfcamp A", "Wolfcamp B", "Spraberry", "Bone Spring", "Niobrara"]
+        ),
         "tvd_ft": rng.randrange(4000, 13000),
         "lateralLength_ft": rng.randrange(3000, 15000),
         "cumOil_bbl": round(rng.uniform(0, 900000), 2),

@@ -101,7 +101,9 @@ def w1(ng: server.Nginx, p: dict[str, Any]) -> dict[str, Any]:
     url = ng.url + "/api/reply.json"
     auth = (server.USER, server.PASSWORD)
     n = p["w1_n"]
-    made, na = setup_all({k: (lambda f=f: f(url, QUERY_BODY, auth)) for k, f in clients.SEQ.items()})
+    made, na = setup_all(
+        {k: (lambda f=f: f(url, QUERY_BODY, auth)) for k, f in clients.SEQ.items()}
+    )
     samplers = {}
     for name, (run, _close) in made.items():
 
@@ -377,8 +379,7 @@ def w5(p: dict[str, Any]) -> dict[str, Any]:
         if "median" in v:
             v["net_median"] = v["median"] - bare
     probe = (
-        "import petro, sys, json; "
-        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+        f"import petro, sys, json; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
     )
     heavy = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True,
                                       text=True, check=True).stdout)  # fmt: skip
@@ -486,8 +487,12 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         res = r["W2"]["results"]
         pet, req = med(res, "petro"), med(res, "requests")
         if pet and req:
-            add("W2", "petro GET+.json() at most 0.6x requests", pet <= 0.6 * req,
-                f"petro {pet * 1e3:.1f} ms vs requests {req * 1e3:.1f} ms ({pet / req:.2f}x)")
+            add(
+                "W2",
+                "petro GET+.json() at most 0.6x requests",
+                pet <= 0.6 * req,
+                f"petro {pet * 1e3:.1f} ms vs requests {req * 1e3:.1f} ms ({pet / req:.2f}x)",
+            )
     if "W3" in r:
         w = r["W3"]
         n = w["requests_per_sample"]
@@ -509,12 +514,20 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         res = w["batch"]["results"]
         pet = med(res, "petro request_many")
         if not pet:
-            add("W3", "request_many within 10% of the server limit", None,
-                w["batch"]["na"].get("petro request_many", "n/a"))
+            add(
+                "W3",
+                "request_many within 10% of the server limit",
+                None,
+                w["batch"]["na"].get("petro request_many", "n/a"),
+            )
         else:
             rps = n / pet
-            add("W3", "request_many within 10% of the server limit", bool(lim and rps >= 0.9 * lim),
-                f"request_many {rps:,.0f} req/s vs server {lim or 0:,.0f} req/s")
+            add(
+                "W3",
+                "request_many within 10% of the server limit",
+                bool(lim and rps >= 0.9 * lim),
+                f"request_many {rps:,.0f} req/s vs server {lim or 0:,.0f} req/s",
+            )
     if "W4" in r:
         res = r["W4"]["results"]
         pet, req, pri = med(res, "petro"), med(res, "requests"), med(res, "primp")
@@ -533,17 +546,29 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
                     f"petro {pet * 1e3:.1f} ms vs {pr * 1e3:.1f} ms ({pet / pr:.2f}x), net of "
                     f"interpreter start {res['python (no import)']['median'] * 1e3:.1f} ms")  # fmt: skip
         heavy = r["W5"]["heavy_modules_imported_by_petro"]
-        add("W5", "import petro loads none of pandas, polars, tqdm, numpy", not heavy,
-            "imported: " + (", ".join(heavy) if heavy else "none"))
+        add(
+            "W5",
+            "import petro loads none of pandas, polars, tqdm, numpy",
+            not heavy,
+            "imported: " + (", ".join(heavy) if heavy else "none"),
+        )
     if "W6" in r:
         res = r["W6"]["results"]
         pet, req = med(res, "petro"), med(res, "requests")
         if pet and req:
-            add("W6", "query_df at least 5x faster than a requests loop", pet * 5 <= req,
-                f"petro {pet:.2f} s vs requests {req:.2f} s ({req / pet:.1f}x faster)")
+            add(
+                "W6",
+                "query_df at least 5x faster than a requests loop",
+                pet * 5 <= req,
+                f"petro {pet:.2f} s vs requests {req:.2f} s ({req / pet:.1f}x faster)",
+            )
             pm, rm = res["petro"]["rss_kb"], res["requests"]["rss_kb"]
-            add("W6", "query_df peak memory lower than the requests loop", pm < rm,
-                f"petro {pm / 1024:.0f} MiB vs requests {rm / 1024:.0f} MiB")
+            add(
+                "W6",
+                "query_df peak memory lower than the requests loop",
+                pm < rm,
+                f"petro {pm / 1024:.0f} MiB vs requests {rm / 1024:.0f} MiB",
+            )
     return out
 
 
@@ -582,7 +607,9 @@ def fmt_time(s: float) -> str:
     return f"{s * 1e3:,.1f} ms" if s < 10 else f"{s:,.2f} s"
 
 
-def table(res: dict[str, Any], na: dict[str, str], kind: str, ref: str | None, n: int = 0) -> list[str]:
+def table(
+    res: dict[str, Any], na: dict[str, str], kind: str, ref: str | None, n: int = 0
+) -> list[str]:
     head = {"time": "| client | median | best | spread | vs requests |",
             "rps": "| client | median req/s | best req/s | spread | vs requests |",
             "rss": "| client | peak RSS (median) | best | spread | vs requests |"}[kind]  # fmt: skip
@@ -617,7 +644,10 @@ def markdown(r: dict[str, Any]) -> str:
          "(worst - best) / median; ratios are medians over requests' median (lower is better, "
          "except req/s where the ratio is of times too).", ""]  # fmt: skip
     L += ["## Targets", "", "| workload | target | result | evidence |", "|---|---|---|---|"]
-    L += [f"| {t['workload']} | {t['target']} | **{t['status']}** | {t['evidence']} |" for t in r["targets"]]
+    L += [
+        f"| {t['workload']} | {t['target']} | **{t['status']}** | {t['evidence']} |"
+        for t in r["targets"]
+    ]
     if "W1" in r:
         w = r["W1"]
         L += ["", f"## W1: {w['requests_per_sample']} sequential POSTs (~200-byte JSON, Basic auth, one session, reply parsed)", ""]  # fmt: skip
@@ -637,7 +667,13 @@ def markdown(r: dict[str, Any]) -> str:
                  if w["server_limit_rps"] else "not measured (wrk missing)")]  # fmt: skip
         for mode in ("threads", "asyncio", "batch"):
             L += ["", f"### {mode}", ""]
-            L += table(w[mode]["results"], w[mode]["na"], "rps", "requests" if mode == "threads" else None, n)
+            L += table(
+                w[mode]["results"],
+                w[mode]["na"],
+                "rps",
+                "requests" if mode == "threads" else None,
+                n,
+            )
     if "W4" in r:
         w = r["W4"]
         L += ["", f"## W4: peak RSS of a fresh process fetching {w['bytes'] / 1e6:.0f} MB JSON (100,000 records) into Python objects", ""]  # fmt: skip
@@ -649,7 +685,7 @@ def markdown(r: dict[str, Any]) -> str:
         for k, v in sorted(w["results"].items(), key=lambda kv: kv[1].get("median", 9)):
             if "median" in v:
                 L.append(f"| `{W5_IMPORTS[k]}` | {fmt_time(v['median'])} | {fmt_time(v['net_median'])} | {fmt_time(v['best'])} | {v['spread'] * 100:.0f}% |")  # fmt: skip
-        L += ["", "Heavy modules loaded by `import petro`: " + (", ".join(w["heavy_modules_imported_by_petro"]) or "none")]  # fmt: skip
+        L += ["", "Heavy modules loaded by `import petro`: " + (", ".join(w["heavy_modules_imported_by_petro"]) or "none"), ""]  # fmt: skip
     if "W6" in r:
         w = r["W6"]
         L += ["", f"## W6: {w['records']:,} records (100 pages of 1,000) from the emulator into a pandas DataFrame", "",

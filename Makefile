@@ -7,7 +7,7 @@ PIP := $(PYTHON) -m pip
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/petro/target
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev example test test-rust lint format bench bench-quick soak clean
+.PHONY: help install dev example test test-rust lint format bench-deps bench bench-quick soak clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,10 +38,16 @@ format: ## Format Rust and Python code
 	$(PYTHON) -m ruff format python tests examples benchmarks tools
 	$(PYTHON) -m ruff check --fix python tests examples benchmarks tools
 
-bench: install ## Full side-by-side benchmark (results in benchmarks/results/)
+bench-deps: ## Install petro in release mode and the pinned peers for the benchmark
+	URLLIB3_NO_OVERRIDE=1 $(PIP) install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
+	rm -rf $(CARGO_TARGET_DIR)/bench-wheels
+	$(PYTHON) -m maturin build --release --quiet -o $(CARGO_TARGET_DIR)/bench-wheels
+	$(PIP) install --quiet --disable-pip-version-check --force-reinstall --no-deps $(CARGO_TARGET_DIR)/bench-wheels/petro-*.whl
+
+bench: bench-deps ## Full side-by-side benchmark (results in benchmarks/results/)
 	$(PYTHON) benchmarks/run.py
 
-bench-quick: install ## Quick benchmark profile (about a minute)
+bench-quick: bench-deps ## Quick benchmark profile (about a minute)
 	$(PYTHON) benchmarks/run.py --quick
 
 soak: install ## The long soak: 1,000,000 requests over 32 threads (not run in CI)

@@ -362,3 +362,13 @@ def test_ctrl_c_keeps_what_was_fetched():
     assert words[0] == "interrupted", (out, err)
     fetched, total = int(words[1]), int(words[2])
     assert 0 < fetched < 200 and total == 200
+
+
+def test_progress_bar(client, capsys):
+    pytest.importorskip("tqdm")
+    rows = client.data.query("Well", page_size=40, progress=True, concurrency=1)
+    assert len(rows) == 120
+    err = capsys.readouterr().err
+    assert "Well" in err and "120" in err and "rec" in err
+    client.data.query("Well", page_size=40, progress=False)
+    assert capsys.readouterr().err == ""

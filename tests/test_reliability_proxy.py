@@ -36,7 +36,7 @@ def tinyproxy(tmp_path_factory):
     conf = d / "tinyproxy.conf"
     conf.write_text(
         f"Port {port}\nListen 127.0.0.1\nTimeout 30\nMaxClients 50\n"
-        f'LogFile "{log}"\nLogLevel Connect\nAllow 127.0.0.1\nConnectPort 443\nConnectPort 80\n'
+        f'LogFile "{log}"\nLogLevel Connect\nAllow 127.0.0.1\n'
         "DisableViaHeader No\n"
     )
     proc = subprocess.Popen(
@@ -91,3 +91,39 @@ def test_proxy_down_is_a_proxy_error(server, closed_port):
         petro.get(
             server.url("/echo"), proxies={"http": f"http://127.0.0.1:{closed_port}"}, timeout=5
         )
+
+
+def test_https_through_the_proxy_with_connect(tinyproxy, monkeypatch, tmp_path):
+    """HTTPS_PROXY: a CONNECT tunnel through tinyproxy to a local TLS server."""
+    trustme = pytest.importorskip("trustme")
+    import http.server
+    import ssl
+    import threading
+
+    class Hello(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "5")
+            self.end_headers()
+            self.wfile.write(b"hello")
+
+    ca = trustme.CA()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(ctx)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    ca_pem = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_pem))
+    url, log = tinyproxy
+    try:
+        monkeypatch.setenv("HTTPS_PROXY", url)
+        r = petro.get(f"https://127.0.0.1:{httpd.server_address[1]}/", verify=str(ca_pem))
+        assert r.text == "hello"
+        assert "CONNECT" in log.read_text()  # it really went through the tunnel
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -212,7 +212,9 @@ pub fn loads<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
     let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
     let parser = PythonParse {
         allow_inf_nan: true,
-        cache_mode: StringCacheMode::Keys,
+        // Repeated values (basin names, operators, dates) share one Python str, as keys do:
+        // less memory for large record lists and fewer allocations.
+        cache_mode: StringCacheMode::All,
         partial_mode: PartialMode::Off,
         catch_duplicate_keys: false,
         float_mode: FloatMode::Float,

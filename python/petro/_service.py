@@ -159,7 +159,8 @@ def progress_bar(progress: bool | None, desc: str, total: int | None = None) -> 
         from tqdm.auto import tqdm
     except ImportError:
         return _NoBar()
-    return tqdm(total=total, desc=desc, unit=" rec", leave=False)
+    # One update per page: pages are far enough apart that every update can be drawn.
+    return tqdm(total=total, desc=desc, unit=" rec", leave=False, mininterval=0, miniters=1)
 
 
 def with_progress_note(exc: BaseException, note: str) -> None:

@@ -115,3 +115,13 @@ def test_cookies_persist_in_session(server):
     petro.get(server.url("/cookies/set?leak=1"))
     got = petro.get(server.url("/echo")).json()
     assert "Cookie" not in dict(got["headers"])
+
+
+def test_rechunking_of_network_pieces():
+    from petro.models import _Rechunker
+
+    r = _Rechunker(4)
+    out = [c for p in (b"abc", b"defgh", b"", b"ijklmnopq", b"r") for c in r.feed(p)]
+    assert out == [b"abcd", b"efgh", b"ijkl", b"mnop"] and r.rest == b"qr"
+    r = _Rechunker(None)
+    assert [c for p in (b"ab", b"", b"c") for c in r.feed(p)] == [b"ab", b"c"] and r.rest == b""

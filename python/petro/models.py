@@ -353,20 +353,14 @@ class Response:
             if self._content_consumed:
                 raise StreamConsumedError("The content for this response was already consumed")
             self._content_consumed = True
-            buf = b""
+            pieces = _Rechunker(chunk_size)
             while True:
                 piece = self._raw.read_chunk()
                 if piece is None:
                     break
-                if chunk_size is None:
-                    yield piece
-                    continue
-                buf += piece
-                while len(buf) >= chunk_size:
-                    yield buf[:chunk_size]
-                    buf = buf[chunk_size:]
-            if buf:
-                yield buf
+                yield from pieces.feed(piece)
+            if pieces.rest:
+                yield pieces.rest
 
         chunks = raw_chunks()
         if decode_unicode:
@@ -403,20 +397,15 @@ class Response:
             raise StreamConsumedError("The content for this response was already consumed")
         self._content_consumed = True
         raw = self._raw
-        buf = b""
+        pieces = _Rechunker(chunk_size)
         while True:
             piece = await _run_native(raw.read_chunk_async)
             if piece is None:
                 break
-            if chunk_size is None:
-                yield piece
-                continue
-            buf += piece
-            while len(buf) >= chunk_size:
-                yield buf[:chunk_size]
-                buf = buf[chunk_size:]
-        if buf:
-            yield buf
+            for out in pieces.feed(piece):
+                yield out
+        if pieces.rest:
+            yield pieces.rest
 
     async def aread(self) -> bytes:
         """Read the whole body without blocking the event loop, and return it.
@@ -521,6 +510,31 @@ class Response:
         self.reason = state["reason"]
         self.elapsed = state["elapsed"]
         self._request = state["request"]
+
+
+class _Rechunker:
+    """Cut a stream of network pieces into ``size``-byte chunks (None: pass them through).
+
+    Linear in the bytes seen: each piece is sliced once, never re-copied per chunk.
+    """
+
+    __slots__ = ("rest", "size")
+
+    def __init__(self, size: int | None) -> None:
+        self.size = size
+        self.rest = b""
+
+    def feed(self, piece: bytes) -> Iterator[bytes]:
+        if self.size is None:
+            if piece:
+                yield piece
+            return
+        data = self.rest + piece if self.rest else piece
+        n = self.size
+        end = len(data) - len(data) % n
+        for i in range(0, end, n):
+            yield data[i : i + n]
+        self.rest = data[end:]
 
 
 async def _run_native(start: Any) -> Any:

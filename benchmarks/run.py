@@ -738,7 +738,7 @@ def main() -> int:
         recs = ng.write_files({"wells-10k.json": 10_000, "wells-100k.json": 100_000})
         want10, want100 = digest(recs["wells-10k.json"]), digest(recs["wells-100k.json"])
         del recs
-        with ng.start():
+        with ng:
             if "W1" in only:
                 print("W1 ...", flush=True)
                 r["W1"] = w1(ng, p)

@@ -113,6 +113,8 @@ class Nginx:
         return out
 
     def start(self) -> Nginx:
+        if self.proc is not None:
+            return self
         conf = self.root / "nginx.conf"
         conf.write_text(CONF.format(root=self.root, port=self.port))
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"

@@ -59,11 +59,6 @@ pub fn get() -> std::io::Result<Arc<Runtime>> {
     Ok(runtime)
 }
 
-/// The pid the current runtime belongs to (used by pools to notice a fork).
-pub fn current_pid() -> u32 {
-    std::process::id()
-}
-
 /// True when the calling thread is inside a tokio runtime, where blocking
 /// waits are not allowed.
 pub fn inside_runtime() -> bool {

@@ -13,14 +13,13 @@ from typing import Any
 from .exceptions import (
     AuthenticationError,
     BadRequestError,
-    HTTPError,
     NotFoundError,
     RateLimitError,
     http_error_class,
 )
 from .models import Response
 
-__all__ = ["mask", "raise_for_response"]
+__all__ = ["jwt_expiry", "mask", "progress_bar", "raise_for_response", "v4_quirk_status"]
 
 
 def mask(value: str | None) -> str:
@@ -167,6 +166,3 @@ def with_progress_note(exc: BaseException, note: str) -> None:
     """Attach a note to an exception (``add_note`` where available)."""
     if hasattr(exc, "add_note"):
         exc.add_note(note)
-
-
-__all__ += ["HTTPError", "jwt_expiry", "progress_bar", "v4_quirk_status"]

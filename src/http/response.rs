@@ -5,7 +5,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::HeaderMap;
 
-use super::error::{Error, ErrorKind, Result};
+use super::error::Result;
 use super::retry::Attempt;
 
 /// The request as it was finally sent (for `Response.request`).
@@ -83,25 +83,4 @@ pub struct Response {
     pub history: Vec<Response>,
     /// Every attempt made (more than one when retried), for logs.
     pub attempts: Vec<Attempt>,
-}
-
-impl Response {
-    /// The body, reading the rest of a stream if needed.
-    pub async fn bytes(&mut self) -> Result<Bytes> {
-        if let Some(body) = &self.body {
-            return Ok(body.clone());
-        }
-        match self.stream.as_mut() {
-            Some(stream) => {
-                let body = stream.read_to_end().await?;
-                self.stream = None;
-                self.body = Some(body.clone());
-                Ok(body)
-            }
-            None => Err(Error::new(
-                ErrorKind::StreamConsumed,
-                "The response body was already consumed by streaming",
-            )),
-        }
-    }
 }

@@ -69,11 +69,6 @@ pub fn redact_str(raw: &str) -> String {
     }
 }
 
-/// The port, or the scheme's default.
-pub fn port_or_default(url: &Url) -> Option<u16> {
-    url.port_or_known_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,3 +104,85 @@ def test_blocking_call_inside_event_loop_thread_works(server):
         return petro.get(server.url("/echo")).status_code
 
     assert asyncio.run(main()) == 200
+
+
+class _ClosesIdleConnections:
+    """Answers one request per connection with keep-alive promised, then
+    closes the connection once it has been idle for `idle` seconds, the way
+    servers with a short keepalive_timeout do."""
+
+    def __init__(self, idle=0.1):
+        import socket
+
+        self.idle = idle
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn):
+        import time
+
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            body = b'{"ok": true}'
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Connection: keep-alive\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+            )
+            time.sleep(self.idle)
+        # Closed here: the client's pooled connection is now dead.
+
+    def close(self):
+        self.sock.close()
+
+
+def test_pooled_connection_closed_by_the_server_while_idle_is_not_reused():
+    # The blocking API drives its connections only while a call is running, so
+    # the pool must still notice a connection the server closed in between
+    # (the next request goes out on a fresh one instead of failing).
+    import time
+
+    srv = _ClosesIdleConnections(idle=0.05)
+    try:
+        url = f"http://127.0.0.1:{srv.port}/"
+        with petro.Session() as s:
+            for _ in range(5):
+                assert s.get(url).json() == {"ok": True}
+                time.sleep(0.3)
+        assert petro.get(url).json() == {"ok": True}
+        time.sleep(0.3)
+        assert petro.get(url).json() == {"ok": True}
+        assert srv.connections >= 7
+    finally:
+        srv.close()
+
+
+def test_streamed_response_from_the_blocking_api_can_be_read_with_aiter_bytes(server):
+    import asyncio
+
+    with petro.Session() as s:
+        r = s.get(server.url("/slowbody?delay=0.2"), stream=True)
+
+        async def read():
+            return b"".join([c async for c in r.aiter_bytes()])
+
+        body = asyncio.run(asyncio.wait_for(read(), 10))
+    assert body == b"1234567890"

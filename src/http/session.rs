@@ -35,6 +35,9 @@ struct ClientKey {
     cert: Option<ClientCert>,
     proxy: Option<String>,
     timeouts: Timeouts,
+    /// Opened on the current-thread (blocking) runtime: its connections are
+    /// driven only there, so it never serves the multi-thread runtime.
+    blocking: bool,
 }
 
 struct PoolInner {
@@ -401,6 +404,7 @@ impl Session {
                 cert: cert.clone(),
                 proxy,
                 timeouts,
+                blocking: crate::runtime::on_blocking_runtime(),
             };
             let client = self.pool.client(&key)?;
             let mut sent = headers.clone();

@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::mpsc::{sync_channel, RecvTimeoutError};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -25,41 +24,43 @@ use crate::runtime;
 /// How long the waiting thread sleeps between checks for Ctrl-C.
 const SIGNAL_SLICE: Duration = Duration::from_millis(50);
 
-/// Run `fut` on petro's runtime and wait for it with the GIL released,
-/// checking for signals between short slices; on KeyboardInterrupt the task
-/// is aborted (its connection closed) and the exception propagates.
+/// Run `fut` to completion on the calling thread (petro's current-thread
+/// runtime, driven by `block_on`) with the GIL released, checking for
+/// signals between short slices; on KeyboardInterrupt the future is dropped
+/// (its connection closed) and the exception propagates.
 pub fn wait<T, F>(py: Python<'_>, fut: F) -> PyResult<T>
 where
-    F: Future<Output = Result<T, Error>> + Send + 'static,
-    T: Send + 'static,
+    F: Future<Output = Result<T, Error>> + Send,
+    T: Send,
 {
     if runtime::inside_runtime() {
         return Err(internal(
             "petro's blocking API was called from inside its own async runtime; use the async API there",
         ));
     }
-    let rt =
-        runtime::get().map_err(|e| internal(format!("cannot start petro's I/O runtime: {e}")))?;
-    let (tx, rx) = sync_channel::<Result<T, Error>>(1);
-    let handle = rt.spawn(async move {
-        let _ = tx.send(fut.await);
-    });
-    let mut rx = rx;
+    let rt = runtime::blocking()
+        .map_err(|e| internal(format!("cannot start petro's I/O runtime: {e}")))?;
+    let mut fut = Box::pin(fut);
+    let mut first = true;
     loop {
-        // The receiver moves into the GIL-free closure and back (it is not Sync).
-        let (got, back) = py.detach(move || (rx.recv_timeout(SIGNAL_SLICE), rx));
-        rx = back;
-        match got {
-            Ok(result) => return result.map_err(|e| to_py(py, e)),
-            Err(RecvTimeoutError::Timeout) => {
-                if let Err(e) = py.check_signals() {
-                    handle.abort();
-                    return Err(e);
+        // The timer must be made inside the runtime, hence the async block.
+        let sliced = py.detach(|| {
+            rt.block_on(async {
+                if std::mem::take(&mut first) {
+                    // Nobody drives this runtime between calls, so a pooled
+                    // connection the server closed meanwhile has not noticed
+                    // yet. Yielding lets tokio poll the I/O driver and run the
+                    // connection tasks first: a closed one leaves the pool
+                    // instead of failing the request sent on it.
+                    tokio::task::yield_now().await;
+                    tokio::task::yield_now().await;
                 }
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                return Err(internal("petro's I/O task ended without a result"))
-            }
+                tokio::time::timeout(SIGNAL_SLICE, fut.as_mut()).await
+            })
+        });
+        match sliced {
+            Ok(result) => return result.map_err(|e| to_py(py, e)),
+            Err(_elapsed) => py.check_signals()?,
         }
     }
 }
@@ -309,11 +310,15 @@ async fn run_many(
 }
 
 /// Each result as a RawResponse, or the exception it maps to.
-fn many_to_py(py: Python<'_>, results: Vec<Result<Response, Error>>) -> PyResult<Vec<Py<PyAny>>> {
+fn many_to_py(
+    py: Python<'_>,
+    results: Vec<Result<Response, Error>>,
+    blocking: bool,
+) -> PyResult<Vec<Py<PyAny>>> {
     results
         .into_iter()
         .map(|r| match r {
-            Ok(resp) => Ok(Py::new(py, PyRawResponse::from_core(resp))?.into_any()),
+            Ok(resp) => Ok(Py::new(py, PyRawResponse::from_core(resp, blocking))?.into_any()),
             Err(e) => Ok(to_py(py, e).into_value(py).into_any()),
         })
         .collect()
@@ -394,7 +399,7 @@ impl PySession {
         .into_spec(py)?;
         let session = self.inner.clone();
         let resp = wait(py, async move { session.execute(spec).await })?;
-        Ok(PyRawResponse::from_core(resp))
+        Ok(PyRawResponse::from_core(resp, true))
     }
 
     /// Start one request for asyncio; `args` is the tuple `request` takes.
@@ -412,7 +417,7 @@ impl PySession {
             event_loop,
             on_done,
             async move { session.execute(spec).await },
-            |py, resp| Ok(Py::new(py, PyRawResponse::from_core(resp))?.into_any()),
+            |py, resp| Ok(Py::new(py, PyRawResponse::from_core(resp, false))?.into_any()),
         )
     }
 
@@ -429,7 +434,7 @@ impl PySession {
         let results = wait(py, async move {
             Ok(run_many(session, specs, concurrency).await)
         })?;
-        many_to_py(py, results)
+        many_to_py(py, results, true)
     }
 
     /// `request_many` for asyncio: the list reaches `on_done` like `request_async`.
@@ -448,7 +453,7 @@ impl PySession {
             on_done,
             async move { Ok(run_many(session, specs, concurrency).await) },
             |py, results| {
-                Ok(PyList::new(py, many_to_py(py, results)?)?
+                Ok(PyList::new(py, many_to_py(py, results, false)?)?
                     .into_any()
                     .unbind())
             },
@@ -518,6 +523,9 @@ pub struct PyRawResponse {
     stream: SharedStream,
     history: Vec<Py<PyRawResponse>>,
     attempts: Vec<Attempt>,
+    /// Fetched by the blocking API: its connection lives on the current-thread
+    /// runtime, which only a thread inside its `block_on` drives.
+    blocking: bool,
 }
 
 /// Header pairs as http.client shows them (values as Latin-1).
@@ -533,7 +541,7 @@ fn latin1(v: &[u8]) -> String {
 }
 
 impl PyRawResponse {
-    fn from_core(resp: Response) -> Self {
+    fn from_core(resp: Response, blocking: bool) -> Self {
         let Response {
             status,
             reason,
@@ -553,7 +561,7 @@ impl PyRawResponse {
             Python::attach(|py| {
                 history
                     .into_iter()
-                    .filter_map(|h| Py::new(py, PyRawResponse::from_core(h)).ok())
+                    .filter_map(|h| Py::new(py, PyRawResponse::from_core(h, blocking)).ok())
                     .collect()
             })
         };
@@ -571,6 +579,7 @@ impl PyRawResponse {
             stream: Arc::new(tokio::sync::Mutex::new(stream)),
             history,
             attempts,
+            blocking,
         }
     }
 
@@ -681,15 +690,29 @@ impl PyRawResponse {
     /// through `loop.call_soon_threadsafe` (see `Session.request_async`).
     fn read_chunk_async(&self, event_loop: Py<PyAny>, on_done: Py<PyAny>) -> PyResult<TaskHandle> {
         let stream = self.stream.clone();
+        let next = async move {
+            let mut guard = stream.lock().await;
+            match guard.as_mut() {
+                Some(s) => s.next_chunk().await,
+                None => Ok(None),
+            }
+        };
+        let blocking = self.blocking;
         bridge::spawn(
             event_loop,
             on_done,
             async move {
-                let mut guard = stream.lock().await;
-                match guard.as_mut() {
-                    Some(s) => s.next_chunk().await,
-                    None => Ok(None),
+                if !blocking {
+                    return next.await;
                 }
+                // The connection is driven by the current-thread runtime:
+                // wait for it there, on a blocking-pool thread.
+                let rt = runtime::blocking().map_err(|e| {
+                    Error::new(crate::http::ErrorKind::Other, format!("runtime: {e}"))
+                })?;
+                tokio::task::spawn_blocking(move || rt.block_on(next))
+                    .await
+                    .map_err(|e| Error::new(crate::http::ErrorKind::Other, e.to_string()))?
             },
             |py, chunk: Option<Bytes>| {
                 Ok(match chunk {

@@ -26,6 +26,12 @@ def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
         future.set_exception(value)
 
 
+def _resolve_all(items: list[tuple[Callable[[bool, Any], None], bool, Any]]) -> None:
+    """Deliver a burst of results the dispatcher collected (one loop wake-up for all)."""
+    for on_done, ok, value in items:
+        on_done(ok, value)
+
+
 def _abort_if_cancelled(handle: Any, future: asyncio.Future[Any]) -> None:
     if future.cancelled():
         handle.abort()

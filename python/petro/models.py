@@ -122,7 +122,7 @@ class Response:
         self.status_code: int | None = None
         self.url: str | None = None
         self.reason: str | None = None
-        self.elapsed = datetime.timedelta(0)
+        self._elapsed: datetime.timedelta | None = datetime.timedelta(0)
         self.raw: Any = None
         self.connection: Any = None
 
@@ -139,7 +139,7 @@ class Response:
         self.status_code = raw.status
         self.url = raw.url
         self.reason = raw.reason
-        self.elapsed = datetime.timedelta(seconds=raw.elapsed)
+        self._elapsed = None
         self.raw = None
         self.connection = None
         return self
@@ -150,17 +150,25 @@ class Response:
         """Response headers (case-insensitive); repeated headers are joined with ``", "``."""
         if self._headers is None:
             h = CaseInsensitiveDict()
-            for k, v in self._raw.headers():
-                if k in h:
-                    h[k] = f"{h[k]}, {v}"
-                else:
-                    h[k] = v
+            # The core sends lower-case names, one per header, repeats already joined.
+            h._store = {k: (k, v) for k, v in self._raw.headers()}
             self._headers = h
         return self._headers
 
     @headers.setter
     def headers(self, value: Any) -> None:
         self._headers = CaseInsensitiveDict(value)
+
+    @property
+    def elapsed(self) -> datetime.timedelta:
+        """Time from sending the request to the arrival of the response headers."""
+        if self._elapsed is None:
+            self._elapsed = datetime.timedelta(seconds=self._raw.elapsed if self._raw else 0)
+        return self._elapsed
+
+    @elapsed.setter
+    def elapsed(self, value: datetime.timedelta) -> None:
+        self._elapsed = value
 
     @property
     def history(self) -> list[Response]:
@@ -264,7 +272,7 @@ class Response:
     def encoding(self) -> str | None:
         """The text encoding from ``Content-Type`` (settable, as in requests)."""
         if self._encoding is _NOT_READ:
-            self._encoding = _encoding_from_headers(self.headers)
+            self._encoding = _encoding_from_ctype(self._content_type())
         return self._encoding
 
     @encoding.setter
@@ -325,9 +333,14 @@ class Response:
         except _json.JSONDecodeError as e:
             raise JSONDecodeError(e.msg, e.doc, e.pos, response=self) from None
 
+    def _content_type(self) -> str | None:
+        if self._headers is None and self._raw is not None:
+            return self._raw.content_type  # no header dict needed
+        return self.headers.get("content-type")
+
     def _default_latin1(self) -> bool:
         # requests' ISO-8859-1 default for text/* without a charset: JSON is UTF-8.
-        ctype = self.headers.get("content-type", "")
+        ctype = self._content_type() or ""
         return self._encoding == "ISO-8859-1" and "charset" not in ctype.lower()
 
     def iter_content(
@@ -555,8 +568,7 @@ def _decode_stream(chunks: Iterator[bytes], encoding: str) -> Iterator[str]:
         yield tail
 
 
-def _encoding_from_headers(headers: CaseInsensitiveDict) -> str | None:
-    ctype = headers.get("content-type")
+def _encoding_from_ctype(ctype: str | None) -> str | None:
     if not ctype:
         return None
     main, *params = [p.strip() for p in ctype.split(";")]

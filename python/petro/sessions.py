@@ -381,8 +381,13 @@ class Session:
                     merged.pop(k, None)
                 else:
                     merged[k] = v
-        pairs = merged.pairs() if isinstance(merged, CaseInsensitiveDict) else list(merged.items())
-        has_ctype = "content-type" in merged
+        if isinstance(merged, CaseInsensitiveDict):
+            pairs = merged.pairs()
+            lower_names: Any = merged._store  # lower-case name -> (name, value)
+        else:
+            pairs = list(merged.items())
+            lower_names = {str(k).lower() for k in merged}
+        has_ctype = "content-type" in lower_names
 
         # Query string.
         if self.params:
@@ -432,7 +437,7 @@ class Session:
         if auth is not None:
             value = _auth_header(auth)
             if value is not None:
-                if "authorization" in merged:
+                if "authorization" in lower_names:
                     pairs = [(k, v) for k, v in pairs if k.lower() != "authorization"]
                 pairs.append(("Authorization", value))
             elif callable(auth):
@@ -446,7 +451,7 @@ class Session:
                 pairs = list(prepared.headers.items())
             else:
                 raise TypeError("auth must be a (user, password) pair or a callable")
-        elif trust_env and "authorization" not in merged:
+        elif trust_env and "authorization" not in lower_names:
             found = _netrc_auth(url)
             if found is not None:
                 pairs.append(("Authorization", HTTPBasicAuth(*found).header_value()))
@@ -460,7 +465,7 @@ class Session:
             proxy_pairs = None
         stream = self.stream if stream is None else stream
         verify = self.verify if verify is None else verify
-        if isinstance(verify, os.PathLike):
+        if verify is not True and verify is not False and isinstance(verify, os.PathLike):
             verify = os.fspath(verify)
         policy = self.retries if retries is _UNSET else Retry.coerce(retries)
 
@@ -479,7 +484,7 @@ class Session:
             proxy_pairs,
             trust_env,
             stream,
-            _merge_cookies(cookies),
+            _merge_cookies(cookies) if cookies else None,
             list(self.credential_headers) if self.credential_headers else None,
             policy._native() if policy is not None else None,
             idempotent,
@@ -491,10 +496,11 @@ class Session:
         resp = Response._from_raw(raw, call.prepared)
         if debug_enabled():
             log_attempts(call.method, call.url, raw.attempts)
-        for hook in (hooks or {}).get("response", []) + self.hooks.get("response", []):
-            out = hook(resp)
-            if out is not None:
-                resp = out
+        if hooks or self.hooks.get("response"):
+            for hook in (hooks or {}).get("response", []) + self.hooks.get("response", []):
+                out = hook(resp)
+                if out is not None:
+                    resp = out
         return resp
 
     def request_many(

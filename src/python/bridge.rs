@@ -22,8 +22,11 @@ use super::errors::{internal, to_py};
 use crate::http::Error;
 use crate::runtime;
 
+/// What a finished task hands its loop: `(loop, on_done, ok, value)`.
+type Delivery = (Py<PyAny>, Py<PyAny>, bool, Py<PyAny>);
+
 /// Work for the dispatcher: runs with the GIL held.
-type Job = Box<dyn FnOnce(Python<'_>) + Send>;
+type Job = Box<dyn FnOnce(Python<'_>) -> Delivery + Send>;
 
 struct Dispatcher {
     pid: u32,
@@ -38,13 +41,15 @@ fn start() -> std::io::Result<Sender<Job>> {
     std::thread::Builder::new()
         .name("petro-asyncio".into())
         .spawn(move || {
-            // Blocks without the GIL; takes it once per burst of finished tasks.
+            // Blocks without the GIL; takes it once per burst of finished tasks
+            // and wakes each loop once per burst.
             while let Ok(job) = rx.recv() {
                 let attached = Python::try_attach(|py| {
-                    job(py);
+                    let mut burst = vec![job(py)];
                     while let Ok(more) = rx.try_recv() {
-                        more(py);
+                        burst.push(more(py));
                     }
+                    deliver(py, burst);
                 });
                 if attached.is_none() {
                     break; // the interpreter is shutting down
@@ -52,6 +57,37 @@ fn start() -> std::io::Result<Sender<Job>> {
             }
         })?;
     Ok(tx)
+}
+
+/// Hand finished results to their loops: one `call_soon_threadsafe` per loop
+/// per burst (each call writes to the loop's self-pipe and wakes it).
+fn deliver(py: Python<'_>, burst: Vec<Delivery>) {
+    let mut groups: Vec<(Py<PyAny>, Vec<(Py<PyAny>, bool, Py<PyAny>)>)> = Vec::new();
+    for (event_loop, on_done, ok, value) in burst {
+        match groups
+            .iter_mut()
+            .find(|(l, _)| l.as_ptr() == event_loop.as_ptr())
+        {
+            Some((_, items)) => items.push((on_done, ok, value)),
+            None => groups.push((event_loop, vec![(on_done, ok, value)])),
+        }
+    }
+    for (event_loop, mut items) in groups {
+        let event_loop = event_loop.bind(py);
+        // A closed loop refuses the call: nobody is waiting any more.
+        let _ = if items.len() == 1 {
+            let (on_done, ok, value) = items.remove(0);
+            event_loop.call_method1("call_soon_threadsafe", (on_done, ok, value))
+        } else {
+            resolve_all(py)
+                .and_then(|f| event_loop.call_method1("call_soon_threadsafe", (f, items)))
+        };
+    }
+}
+
+/// `petro._bridge._resolve_all`: calls each `on_done(ok, value)` in turn.
+fn resolve_all(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    py.import("petro._bridge")?.getattr("_resolve_all")
 }
 
 /// Queue `job` for the dispatcher (starting it, or a new one after a fork).
@@ -133,10 +169,7 @@ where
                 Ok(v) => (true, v),
                 Err(e) => (false, e.into_value(py).into_any()),
             };
-            // A closed loop refuses the call: nobody is waiting any more.
-            let _ = event_loop
-                .bind(py)
-                .call_method1("call_soon_threadsafe", (on_done, ok, value));
+            (event_loop, on_done, ok, value)
         }));
     });
     Ok(TaskHandle {

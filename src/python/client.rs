@@ -535,6 +535,18 @@ fn header_pairs(map: &http::HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Every value of `name`, as Latin-1, joined with ", ".
+fn joined(map: &http::HeaderMap, name: &http::header::HeaderName) -> String {
+    let mut out = String::new();
+    for (i, v) in map.get_all(name).iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.extend(v.as_bytes().iter().map(|b| *b as char));
+    }
+    out
+}
+
 /// Header bytes as http.client shows them: Latin-1.
 fn latin1(v: &[u8]) -> String {
     v.iter().map(|b| *b as char).collect()
@@ -609,9 +621,21 @@ impl PyRawResponse {
 
 #[pymethods]
 impl PyRawResponse {
-    /// Response headers as (name, value) pairs, in arrival order.
+    /// Response headers as (lower-case name, value) pairs, one per name in
+    /// order of first arrival; repeated headers joined with ", " (requests' rule).
     fn headers(&self) -> Vec<(String, String)> {
-        header_pairs(&self.headers)
+        self.headers
+            .keys()
+            .map(|name| (name.as_str().to_string(), joined(&self.headers, name)))
+            .collect()
+    }
+
+    /// The Content-Type header (joined if repeated), or None.
+    #[getter]
+    fn content_type(&self) -> Option<String> {
+        self.headers
+            .contains_key(http::header::CONTENT_TYPE)
+            .then(|| joined(&self.headers, &http::header::CONTENT_TYPE))
     }
 
     /// (method, url, headers) of the request as finally sent.

@@ -25,6 +25,9 @@ use crate::runtime;
 /// What a finished task hands its loop: `(loop, on_done, ok, value)`.
 type Delivery = (Py<PyAny>, Py<PyAny>, bool, Py<PyAny>);
 
+/// One loop's share of a burst: `(on_done, ok, value)` each.
+type Results = Vec<(Py<PyAny>, bool, Py<PyAny>)>;
+
 /// Work for the dispatcher: runs with the GIL held.
 type Job = Box<dyn FnOnce(Python<'_>) -> Delivery + Send>;
 
@@ -62,7 +65,7 @@ fn start() -> std::io::Result<Sender<Job>> {
 /// Hand finished results to their loops: one `call_soon_threadsafe` per loop
 /// per burst (each call writes to the loop's self-pipe and wakes it).
 fn deliver(py: Python<'_>, burst: Vec<Delivery>) {
-    let mut groups: Vec<(Py<PyAny>, Vec<(Py<PyAny>, bool, Py<PyAny>)>)> = Vec::new();
+    let mut groups: Vec<(Py<PyAny>, Results)> = Vec::new();
     for (event_loop, on_done, ok, value) in burst {
         match groups
             .iter_mut()

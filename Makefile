@@ -24,8 +24,9 @@ example: install ## Run the main example against the built-in emulator
 test: dev test-rust ## Run the whole test suite (Rust unit tests, then pytest)
 	$(PYTHON) -m pytest -q
 
-test-rust: ## Run the pure-Rust unit tests (no Python needed)
+test-rust: ## Run the Rust unit tests (the core's, then the glue's pure parts)
 	cargo test --quiet
+	cargo test --quiet --features python --lib python::
 
 lint: ## cargo fmt --check, clippy -D warnings, ruff
 	cargo fmt --check

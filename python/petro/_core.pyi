@@ -3,7 +3,18 @@
 from collections.abc import Callable
 from typing import Any, final
 
-__all__ = ["RawResponse", "Session", "TaskHandle", "_Emulator", "__version__", "dumps", "loads"]
+__all__ = [
+    "FrameBuilder",
+    "RawResponse",
+    "RecordPage",
+    "Session",
+    "TaskHandle",
+    "_Emulator",
+    "__version__",
+    "dumps",
+    "loads",
+    "parse_records",
+]
 
 __version__: str
 
@@ -93,6 +104,24 @@ class TaskHandle:
 
 def dumps(obj: Any) -> bytes: ...
 def loads(data: bytes | str) -> Any: ...
+def parse_records(body: RawResponse | bytes) -> RecordPage | None: ...
+
+@final
+class RecordPage:
+    """One page of records parsed into columns."""
+
+    @property
+    def count(self) -> int | None: ...
+    def __len__(self) -> int: ...
+
+@final
+class FrameBuilder:
+    """Pages appended in order, then columns for pandas."""
+
+    def __init__(self) -> None: ...
+    def append(self, page: RecordPage) -> None: ...
+    def __len__(self) -> int: ...
+    def finish(self) -> list[Any]: ...
 
 @final
 class _Emulator:

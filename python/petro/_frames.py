@@ -23,6 +23,23 @@ def _looks_like_dates(values: Any) -> bool:
     return seen > 0
 
 
+def _parse_dates(df: Any, col: Any) -> None:
+    """Turn a text column of ISO dates into datetimes (in place)."""
+    import pandas as pd
+
+    s = df[col]
+    sample = s.dropna().head(50)
+    if len(sample) and _looks_like_dates(sample):
+        # format="ISO8601": every ISO form (pandas would otherwise infer one format
+        # from the first value and turn e.g. later fractional seconds into NaT).
+        df[col] = pd.to_datetime(
+            s,
+            errors="coerce",
+            format="ISO8601",
+            utc=any(str(x).endswith("Z") or "+" in str(x)[10:] for x in sample),
+        )
+
+
 def to_pandas(records: list[dict[str, Any]]) -> Any:
     """A pandas DataFrame: ISO date strings become datetimes, integer columns with gaps ``Int64``."""
     import pandas as pd
@@ -31,17 +48,49 @@ def to_pandas(records: list[dict[str, Any]]) -> Any:
     for col in df.columns:
         s = df[col]
         if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-            sample = s.dropna().head(50)
-            if len(sample) and _looks_like_dates(sample):
-                df[col] = pd.to_datetime(
-                    s,
-                    errors="coerce",
-                    utc=any(str(x).endswith("Z") or "+" in str(x)[10:] for x in sample),
-                )
+            _parse_dates(df, col)
         elif s.dtype.kind == "f" and s.isna().any():
             raw = [r.get(col) for r in records if isinstance(r, dict) and r.get(col) is not None]
             if raw and all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
                 df[col] = s.astype("Int64")
+    return df
+
+
+def from_columns(columns: list[tuple[str, str, Any, Any, bool]]) -> Any:
+    """A pandas DataFrame from ``_core.FrameBuilder.finish()``'s columns, with the dtypes
+    ``to_pandas`` gives the same records."""
+    import numpy as np
+    import pandas as pd
+
+    data: dict[str, Any] = {}
+    for name, kind, values, missing, utc in columns:
+        if kind == "int":
+            ints = np.frombuffer(values, dtype="<i8")
+            if missing is not None:
+                data[name] = pd.arrays.IntegerArray(ints, np.frombuffer(missing, dtype=bool))
+            else:
+                data[name] = ints
+        elif kind == "float":
+            data[name] = np.frombuffer(values, dtype="<f8")
+        elif kind == "bool":
+            data[name] = np.frombuffer(values, dtype=np.bool_)
+        elif kind == "datetime":
+            stamps = pd.Series(np.frombuffer(values, dtype="<i8").view("datetime64[ns]"))
+            if utc:
+                stamps = stamps.dt.tz_localize("UTC")
+            data[name] = stamps
+        else:
+            series = pd.Series(values, dtype=object)
+            data[name] = series.infer_objects() if len(series) else series
+    df = pd.DataFrame(data)
+    for name, kind, _values, _missing, utc in columns:
+        if kind == "datetime" and len(df):
+            # The unit pandas.to_datetime picks for these strings (pandas 3 infers it).
+            want = pd.to_datetime(pd.Series(["2000-01-01"]), utc=utc).dtype
+            if df[name].dtype != want:
+                df[name] = df[name].astype(want)
+        elif kind == "object" and pd.api.types.is_string_dtype(df[name].dtype):
+            _parse_dates(df, name)  # the zones Rust leaves to pandas
     return df
 
 

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator
 from typing import Any, NamedTuple, TypeVar
 
-from . import _config
+from . import _config, _core
 from ._service import (
     jwt_expiry,
     mask,
@@ -71,10 +71,15 @@ class QueryInterrupted(KeyboardInterrupt):
         self.next_skip = next_skip
 
 
-def _records(payload: Any) -> tuple[list[dict[str, Any]], int | None]:
-    """Records and total count from either response shape (bare list or envelope)."""
+def _records(payload: Any) -> tuple[Any, int | None]:
+    """Records and total count from either response shape (bare list or envelope).
+
+    A page already parsed into columns (``query_df``) carries both itself.
+    """
     if isinstance(payload, list):
         return payload, None
+    if isinstance(payload, _core.RecordPage):
+        return payload, payload.count
     if isinstance(payload, dict):
         for key in ("data", "records", "items", "results"):
             if isinstance(payload.get(key), list):
@@ -84,6 +89,10 @@ def _records(payload: Any) -> tuple[list[dict[str, Any]], int | None]:
         f"Unexpected response shape from Petro.ai: expected a list of records or "
         f"{{'data': [...]}}, got {type(payload).__name__}"
     )
+
+
+class _NotColumnar(Exception):
+    """A page that is not a list of records: ``query_df`` falls back to dicts."""
 
 
 class _Req(NamedTuple):
@@ -331,13 +340,68 @@ class PetroAI:
         )
         return [self._parse_or_error(r, req) for r, req in zip(responses, reqs, strict=True)]
 
-    def _parse_or_error(self, resp: Any, req: _Req) -> Any:
+    def _parse_or_error(self, resp: Any, req: _Req, columnar: bool = False) -> Any:
         if isinstance(resp, BaseException):
             return resp
         try:
+            if columnar:
+                return self._parse_columns(resp, _what(req))
             return self._parse(resp, _what(req))
         except RequestException as e:
             return e
+
+    def _parse_columns(self, resp: Response, what: str) -> Any:
+        """A page of records parsed straight into columns (``query_df``); any other
+        body goes through ``_parse``, which raises what it should."""
+        raw = resp._raw
+        if resp.ok and raw is not None and not resp._content_consumed:
+            page = _core.parse_records(raw)
+            if page is not None:
+                return page
+        return self._parse(resp, what)
+
+    def _send_columns(self, reqs: list[_Req]) -> list[Any]:
+        """``_send`` for ``query_df``: pages come back as ``_core.RecordPage``."""
+        calls = [self._call(r) for r in reqs]
+        if len(calls) == 1:
+            try:
+                responses: list[Any] = [self._session.request(**calls[0])]
+            except RequestException as e:
+                responses = [e]
+        else:
+            responses = self._session.request_many(
+                calls, concurrency=len(calls), return_exceptions=True
+            )
+        return [
+            self._parse_or_error(r, req, columnar=True)
+            for r, req in zip(responses, reqs, strict=True)
+        ]
+
+    def _frame(self, plan: _Plan[Any], skip: int = 0) -> Any:
+        """Drive a paging plan into a pandas DataFrame without per-record dicts."""
+        from ._frames import from_columns
+
+        builder = _core.FrameBuilder()
+        reply: list[Any] | None = None
+        try:
+            with _closing(plan):
+                while True:
+                    try:
+                        step = plan.send(reply)
+                    except StopIteration:
+                        break
+                    if isinstance(step, _Emit):
+                        reply = None
+                        if not isinstance(step.records, _core.RecordPage):
+                            raise _NotColumnar
+                        builder.append(step.records)
+                    else:
+                        reply = self._send_columns(step)
+        except KeyboardInterrupt:
+            stopped = QueryInterrupted([], skip + len(builder))
+            stopped.frame = from_columns(builder.finish())  # type: ignore[attr-defined]
+            raise stopped from None
+        return from_columns(builder.finish())
 
     def _run(self, plan: _Plan[_T]) -> _T:
         """Drive a plan that emits no records to its result."""
@@ -630,10 +694,30 @@ class DataAPI:
         return out
 
     def query_df(self, type: str, query: dict[str, Any] | None = None, **kwargs: Any) -> Any:
-        """Like ``query`` but returns a pandas DataFrame (dates parsed, nullable integers)."""
+        """Like ``query`` but returns a pandas DataFrame (dates parsed, nullable integers).
+
+        Pages are parsed in Rust straight into columns, without a dict per record: much
+        faster and lighter than ``pandas.DataFrame(client.data.query(...))``, same result.
+        Columns: numbers as ``int64`` / ``float64`` (``Int64`` when an integer field has
+        gaps), ISO date strings as ``datetime64`` (UTC when they carry a zone), other
+        values as objects. Takes the same keyword arguments as ``query``.
+
+        Raises:
+            QueryInterrupted: on Ctrl-C, with ``.next_skip`` (``.records`` is empty; the
+                rows fetched so far are on ``.frame``).
+            HTTPError, ConnectionError, Timeout: as ``query``.
+
+        Example:
+            >>> df = client.data.query_df("MonthlyProduction", {"wellId": "42-123-45678"})
+            >>> df.groupby("wellId").oilVol_bbl.sum()
+        """
         from ._frames import to_pandas
 
-        return to_pandas(self.query(type, query, **kwargs))
+        options = _scan_options(kwargs)
+        try:
+            return self._client._frame(self._scan(type, query, **options), options["skip"])
+        except _NotColumnar:
+            return to_pandas(self.query(type, query, **kwargs))
 
     def query_pl(self, type: str, query: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         """Like ``query`` but returns a polars DataFrame."""

@@ -1310,7 +1310,7 @@ mod tests {
                 |r| r.get(3),
             )
             .unwrap();
+        // The plan, not the clock, shows the index is used.
         assert!(plan.contains("records_wellId"), "{plan}");
-        assert!(took < std::time::Duration::from_secs(2));
     }
 }

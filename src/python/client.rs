@@ -595,6 +595,11 @@ impl PyRawResponse {
         }
     }
 
+    /// The whole body (read now if it was streamed).
+    pub(crate) fn body_bytes(&self, py: Python<'_>) -> PyResult<Bytes> {
+        self.full_body(py)
+    }
+
     fn full_body(&self, py: Python<'_>) -> PyResult<Bytes> {
         if let Some(b) = self.body.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             return Ok(b.clone());

@@ -7,6 +7,7 @@ mod bridge;
 mod client;
 mod emulator;
 mod errors;
+mod frames;
 mod json;
 
 #[pymodule]
@@ -17,6 +18,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<bridge::TaskHandle>()?;
     m.add_function(wrap_pyfunction!(client::dumps, m)?)?;
     m.add_function(wrap_pyfunction!(client::loads, m)?)?;
+    m.add_function(wrap_pyfunction!(frames::parse_records, m)?)?;
+    m.add_class::<frames::RecordPage>()?;
+    m.add_class::<frames::FrameBuilder>()?;
     emulator::register(m)?;
     Ok(())
 }

@@ -1,0 +1,85 @@
+"""query_df's columnar path (Rust parses pages straight into columns): the same
+DataFrame as ``to_pandas(query(...))`` on awkward data, over real HTTP to the emulator."""
+
+from __future__ import annotations
+
+import pytest
+
+import petro
+from petro import _core
+
+pd = pytest.importorskip("pandas")
+from petro._frames import to_pandas  # noqa: E402
+
+EDGE = [
+    {"id": "r1", "n": 1, "x": 1.5, "flag": True, "name": "alpha", "when": "2021-03-04",
+     "at": "2021-03-04T05:06:07Z", "tags": ["a", "b"], "meta": {"k": 1}, "big": 2**70,
+     "s": "caf\u00e9 \u2603", "mixed": 1},
+    {"id": "r2", "n": None, "x": 2, "flag": False, "name": None, "when": "2021-03-05",
+     "at": "2021-03-05T00:00:00.123456Z", "tags": [], "meta": None, "big": 1,
+     "s": "line\nbreak \"quoted\"", "mixed": "one"},
+    {"id": "r3", "x": None, "flag": None, "name": "alpha", "when": None, "extra": 7,
+     "s": "", "mixed": None},
+]  # fmt: skip
+
+
+@pytest.fixture
+def client(petro_emulator_empty):
+    emu = petro_emulator_empty
+    with petro.PetroAI(emu.url, app_id=emu.app_id, secret_key=emu.secret_key) as c:
+        yield c
+
+
+def same(client, type_, **kw):
+    want = to_pandas(client.data.query(type_, **kw))
+    got = client.data.query_df(type_, **kw)
+    pd.testing.assert_frame_equal(got, want)
+    return got
+
+
+def test_awkward_records_give_the_same_frame_as_the_dict_path(client):
+    client.data.create("Edge", EDGE)
+    df = same(client, "Edge")
+    assert list(df.columns)[:3] == ["id", "n", "x"]
+    assert str(df["n"].dtype) == "Int64"
+    assert df["at"].dt.tz is not None
+    assert df.loc[0, "tags"] == ["a", "b"] and df.loc[0, "big"] == 2**70
+    assert df["extra"].isna().sum() == 2
+
+
+def test_many_pages_concurrently_keep_order(client):
+    recs = [{"id": f"w{i:05d}", "i": i, "day": f"2020-01-{1 + i % 28:02d}"} for i in range(2500)]
+    client.data.create("Paged", recs)
+    df = same(client, "Paged", page_size=100, concurrency=4)
+    assert df["i"].tolist() == list(range(2500))
+    df = same(client, "Paged", page_size=333, limit=1000, skip=17)
+    assert df["i"].tolist() == list(range(17, 1017))
+    assert len(client.data.query_df("Paged", {"i": -1})) == 0
+
+
+def test_negative_offsets_are_left_to_pandas(client):
+    client.data.create("Tz", [{"id": f"t{i}", "at": f"2021-01-0{i + 1}T00:00:00-05:00"}
+                              for i in range(3)])  # fmt: skip
+    same(client, "Tz")
+
+
+def test_parse_records_shapes():
+    page = _core.parse_records(b'{"count": 10, "data": [{"a": 1}, {"a": 2}]}')
+    assert page is not None and len(page) == 2 and page.count == 10
+    assert _core.parse_records(b'[{"a": 1}]').count is None
+    # Not a list of records, or not JSON: None, so the caller's .json() reports it.
+    for body in (b"[1, 2]", b'{"status": 401, "message": "no"}', b"[{", b"", b"null"):
+        assert _core.parse_records(body) is None
+    b = _core.FrameBuilder()
+    b.append(page)
+    with pytest.raises(ValueError, match="already appended"):
+        b.append(page)
+    assert len(b) == 2
+    ((name, kind, data, missing, utc),) = b.finish()
+    assert (name, kind, missing, utc) == ("a", "int", None, False)
+    assert bytes(data) == (1).to_bytes(8, "little") + (2).to_bytes(8, "little")
+
+
+def test_query_df_errors_like_query(client):
+    with pytest.raises(petro.exceptions.HTTPError):
+        client.data.query_df("NeverCreated")

@@ -9,6 +9,8 @@
 //! with the same dtypes `_frames.to_pandas(records)` gives.
 
 use std::collections::HashMap;
+
+use ahash::AHashMap;
 use std::sync::Mutex;
 
 use bytes::Bytes;
@@ -296,12 +298,12 @@ impl FrameBuilder {
     /// - `"object"`: a list of Python values (str shared when repeated).
     fn finish(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
         let columns = std::mem::take(&mut *self.columns.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut strings: HashMap<Box<str>, Py<PyString>> = HashMap::new();
         let mut out = Vec::with_capacity(columns.cols.len());
-        for col in columns.cols {
-            let item = column_to_py(py, &col, &mut strings)?;
-            out.push(item);
+        for col in &columns.cols {
+            out.push(column_to_py(py, col)?);
         }
+        // Millions of small cells: free them without holding the GIL.
+        py.detach(move || drop(columns));
         Ok(out)
     }
 }
@@ -331,11 +333,7 @@ fn kinds(cells: &[Cell]) -> Kinds {
     k
 }
 
-fn column_to_py(
-    py: Python<'_>,
-    col: &Column,
-    strings: &mut HashMap<Box<str>, Py<PyString>>,
-) -> PyResult<Py<PyAny>> {
+fn column_to_py(py: Python<'_>, col: &Column) -> PyResult<Py<PyAny>> {
     let n = col.cells.len();
     let k = kinds(&col.cells);
     let name = col.name.as_ref();
@@ -393,30 +391,42 @@ fn column_to_py(
             return tuple("datetime", bytearray(py, &bytes), None, utc);
         }
     }
-    let list = PyList::empty(py);
+    // Text repeats a lot in well data (basin, operator, status...): one str per
+    // distinct value, unless the column turns out to be mostly unique (ids).
+    let mut cache: AHashMap<&str, Py<PyAny>> = AHashMap::new();
+    let mut caching = true;
+    let mut seen = 0usize;
+    let mut values: Vec<Py<PyAny>> = Vec::with_capacity(n);
     for c in &col.cells {
-        match c {
-            Cell::Missing => list.append(f64::NAN)?,
-            Cell::Null => list.append(py.None())?,
-            Cell::Int(i) => list.append(*i)?,
-            Cell::Float(f) => list.append(*f)?,
-            Cell::Bool(b) => list.append(*b)?,
-            Cell::Str(s) => {
-                if s.len() <= 64 {
-                    if let Some(p) = strings.get(s) {
-                        list.append(p.clone_ref(py))?;
-                        continue;
+        let v = match c {
+            Cell::Missing => f64::NAN.into_pyobject(py)?.into_any().unbind(),
+            Cell::Null => py.None(),
+            Cell::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
+            Cell::Float(f) => f.into_pyobject(py)?.into_any().unbind(),
+            Cell::Bool(b) => b.into_pyobject(py)?.to_owned().into_any().unbind(),
+            Cell::Str(s) if caching && s.len() <= 64 => {
+                seen += 1;
+                if seen == 4096 && cache.len() > seen / 2 {
+                    caching = false;
+                    cache = AHashMap::new();
+                }
+                match cache.get(&**s) {
+                    Some(p) => p.clone_ref(py),
+                    None => {
+                        let p = PyString::new(py, s).into_any().unbind();
+                        if caching {
+                            cache.insert(&**s, p.clone_ref(py));
+                        }
+                        p
                     }
-                    let p = PyString::new(py, s).unbind();
-                    strings.insert(s.clone(), p.clone_ref(py));
-                    list.append(p)?;
-                } else {
-                    list.append(PyString::new(py, s))?;
                 }
             }
-            Cell::Raw(r) => list.append(super::json::loads(py, r)?)?,
-        }
+            Cell::Str(s) => PyString::new(py, s).into_any().unbind(),
+            Cell::Raw(r) => super::json::loads(py, r)?.unbind(),
+        };
+        values.push(v);
     }
+    let list = PyList::new(py, values)?;
     tuple("object", list.into_any().unbind(), None, false)
 }
 

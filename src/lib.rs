@@ -9,12 +9,6 @@
 //! - `python` (feature `python`, turned on by maturin): the thin pyo3 glue that
 //!   exposes both as the `petro._core` extension module.
 
-/// mimalloc instead of glibc's malloc: a request allocates many small,
-/// short-lived buffers (headers, URL, futures), and glibc's malloc/free were
-/// ~7% of the CPU of a loaded client (perf, benchmarks/README.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 pub mod emulator;
 pub mod http;
 pub mod runtime;

@@ -299,11 +299,11 @@ impl FrameBuilder {
     fn finish(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
         let columns = std::mem::take(&mut *self.columns.lock().unwrap_or_else(|e| e.into_inner()));
         let mut out = Vec::with_capacity(columns.cols.len());
-        for col in &columns.cols {
-            out.push(column_to_py(py, col)?);
+        // Column by column, each column's cells freed as soon as Python has it,
+        // so the cells and the Python values never both exist in full (peak memory).
+        for col in columns.cols {
+            out.push(column_to_py(py, &col)?);
         }
-        // Millions of small cells: free them without holding the GIL.
-        py.detach(move || drop(columns));
         Ok(out)
     }
 }

@@ -78,18 +78,15 @@ def from_columns(columns: list[tuple[str, str, Any, Any, bool]]) -> Any:
             stamps = pd.Series(np.frombuffer(values, dtype="<i8").view("datetime64[ns]"))
             if utc:
                 stamps = stamps.dt.tz_localize("UTC")
-            data[name] = stamps
+            # The unit pandas.to_datetime picks for such strings (pandas 3 infers it).
+            want = pd.to_datetime(pd.Series(["2000-01-01"]), utc=utc).dtype
+            data[name] = stamps if stamps.dtype == want else stamps.astype(want)
         else:
             series = pd.Series(values, dtype=object)
             data[name] = series.infer_objects() if len(series) else series
     df = pd.DataFrame(data)
-    for name, kind, _values, _missing, utc in columns:
-        if kind == "datetime" and len(df):
-            # The unit pandas.to_datetime picks for these strings (pandas 3 infers it).
-            want = pd.to_datetime(pd.Series(["2000-01-01"]), utc=utc).dtype
-            if df[name].dtype != want:
-                df[name] = df[name].astype(want)
-        elif kind == "object" and pd.api.types.is_string_dtype(df[name].dtype):
+    for name, kind, _values, _missing, _utc in columns:
+        if kind == "object" and pd.api.types.is_string_dtype(df[name].dtype):
             _parse_dates(df, name)  # the zones Rust leaves to pandas
     return df
 

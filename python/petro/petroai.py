@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import time
 import warnings
@@ -326,29 +327,35 @@ class PetroAI:
         req = _Req(method, path, json, params, idempotent, deadline_at)
         return self._parse(self._session.request(**self._call(req)), _what(req))
 
-    def _send(self, reqs: list[_Req]) -> list[Any]:
-        """Send a plan step's requests (concurrently when several); bodies or errors, in order."""
+    def _send(self, reqs: list[_Req], columnar: bool = False) -> list[Any]:
+        """Send a plan step's requests (concurrently when several); bodies or errors, in order.
+
+        ``columnar``: pages of records come back as ``_core.RecordPage`` (``query_df``).
+        """
         if len(reqs) == 1:
             try:
                 resp = self._session.request(**self._call(reqs[0]))
-                return [self._parse(resp, _what(reqs[0]))]
+                return [self._parse_body(resp, _what(reqs[0]), columnar)]
             except RequestException as e:
                 return [e]
         calls = [self._call(r) for r in reqs]
         responses = self._session.request_many(
             calls, concurrency=len(calls), return_exceptions=True
         )
-        return [self._parse_or_error(r, req) for r, req in zip(responses, reqs, strict=True)]
+        return [
+            self._parse_or_error(r, req, columnar) for r, req in zip(responses, reqs, strict=True)
+        ]
 
     def _parse_or_error(self, resp: Any, req: _Req, columnar: bool = False) -> Any:
         if isinstance(resp, BaseException):
             return resp
         try:
-            if columnar:
-                return self._parse_columns(resp, _what(req))
-            return self._parse(resp, _what(req))
+            return self._parse_body(resp, _what(req), columnar)
         except RequestException as e:
             return e
+
+    def _parse_body(self, resp: Response, what: str, columnar: bool) -> Any:
+        return self._parse_columns(resp, what) if columnar else self._parse(resp, what)
 
     def _parse_columns(self, resp: Response, what: str) -> Any:
         """A page of records parsed straight into columns (``query_df``); any other
@@ -360,43 +367,16 @@ class PetroAI:
                 return page
         return self._parse(resp, what)
 
-    def _send_columns(self, reqs: list[_Req]) -> list[Any]:
-        """``_send`` for ``query_df``: pages come back as ``_core.RecordPage``."""
-        calls = [self._call(r) for r in reqs]
-        if len(calls) == 1:
-            try:
-                responses: list[Any] = [self._session.request(**calls[0])]
-            except RequestException as e:
-                responses = [e]
-        else:
-            responses = self._session.request_many(
-                calls, concurrency=len(calls), return_exceptions=True
-            )
-        return [
-            self._parse_or_error(r, req, columnar=True)
-            for r, req in zip(responses, reqs, strict=True)
-        ]
-
     def _frame(self, plan: _Plan[Any], skip: int = 0) -> Any:
         """Drive a paging plan into a pandas DataFrame without per-record dicts."""
         from ._frames import from_columns
 
         builder = _core.FrameBuilder()
-        reply: list[Any] | None = None
         try:
-            with _closing(plan):
-                while True:
-                    try:
-                        step = plan.send(reply)
-                    except StopIteration:
-                        break
-                    if isinstance(step, _Emit):
-                        reply = None
-                        if not isinstance(step.records, _core.RecordPage):
-                            raise _NotColumnar
-                        builder.append(step.records)
-                    else:
-                        reply = self._send_columns(step)
+            for page in self._pages(plan, columnar=True):
+                if not isinstance(page, _core.RecordPage):
+                    raise _NotColumnar
+                builder.append(page)
         except KeyboardInterrupt:
             stopped = QueryInterrupted([], skip + len(builder))
             stopped.frame = from_columns(builder.finish())  # type: ignore[attr-defined]
@@ -415,6 +395,12 @@ class PetroAI:
 
     def _iterate(self, plan: _Plan[Any]) -> Iterator[dict[str, Any]]:
         """Drive a plan, yielding the records it emits."""
+        with contextlib.closing(self._pages(plan)) as pages:
+            for page in pages:
+                yield from page
+
+    def _pages(self, plan: _Plan[Any], columnar: bool = False) -> Iterator[Any]:
+        """Drive a plan, yielding each page of records it emits (closing it when stopped)."""
         reply: list[Any] | None = None
         with _closing(plan):
             while True:
@@ -424,9 +410,9 @@ class PetroAI:
                     return
                 if isinstance(step, _Emit):
                     reply = None
-                    yield from step.records
+                    yield step.records
                 else:
-                    reply = self._send(step)
+                    reply = self._send(step, columnar)
 
     def _parse(self, resp: Response, what: str) -> Any:
         help_text = self._auth_help()

@@ -542,7 +542,7 @@ fn joined(map: &http::HeaderMap, name: &http::header::HeaderName) -> String {
         if i > 0 {
             out.push_str(", ");
         }
-        out.extend(v.as_bytes().iter().map(|b| *b as char));
+        out.push_str(&latin1(v.as_bytes()));
     }
     out
 }
@@ -596,11 +596,7 @@ impl PyRawResponse {
     }
 
     /// The whole body (read now if it was streamed).
-    pub(crate) fn body_bytes(&self, py: Python<'_>) -> PyResult<Bytes> {
-        self.full_body(py)
-    }
-
-    fn full_body(&self, py: Python<'_>) -> PyResult<Bytes> {
+    pub(crate) fn full_body(&self, py: Python<'_>) -> PyResult<Bytes> {
         if let Some(b) = self.body.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             return Ok(b.clone());
         }

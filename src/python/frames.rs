@@ -238,7 +238,7 @@ impl RecordPage {
 #[pyfunction]
 pub fn parse_records(py: Python<'_>, body: &Bound<'_, PyAny>) -> PyResult<Option<RecordPage>> {
     let bytes: Bytes = if let Ok(raw) = body.cast::<PyRawResponse>() {
-        raw.get().body_bytes(py)?
+        raw.get().full_body(py)?
     } else if let Ok(b) = body.cast::<PyBytes>() {
         Bytes::copy_from_slice(b.as_bytes())
     } else {

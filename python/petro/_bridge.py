@@ -9,11 +9,18 @@ its connection.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 from collections.abc import Callable
 from typing import Any
 
+from . import _core
+
 __all__ = ["run_native"]
+
+# The dispatcher thread must be done before the interpreter starts finalizing: a
+# thread that takes the GIL after that is stopped mid-call and crashes the process.
+atexit.register(_core.shutdown_dispatcher)
 
 
 def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:

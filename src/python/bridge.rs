@@ -15,6 +15,7 @@
 use std::future::Future;
 use std::sync::mpsc::{channel, Sender};
 use std::sync::Mutex;
+use std::thread::JoinHandle;
 
 use pyo3::prelude::*;
 
@@ -34,18 +35,46 @@ type Job = Box<dyn FnOnce(Python<'_>) -> Delivery + Send>;
 struct Dispatcher {
     pid: u32,
     tx: Sender<Job>,
+    thread: Option<JoinHandle<()>>,
 }
 
-static DISPATCHER: Mutex<Option<Dispatcher>> = Mutex::new(None);
+struct State {
+    dispatcher: Option<Dispatcher>,
+    /// The process whose interpreter is exiting (`shutdown` ran): no new thread.
+    closed: Option<u32>,
+}
+
+static STATE: Mutex<State> = Mutex::new(State {
+    dispatcher: None,
+    closed: None,
+});
+
+fn state() -> std::sync::MutexGuard<'static, State> {
+    STATE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl State {
+    /// Install `d`. A dispatcher inherited through `fork()` is forgotten, not
+    /// dropped: its thread does not exist in this process, so its handle must
+    /// not be detached.
+    fn install(&mut self, d: Dispatcher) {
+        if let Some(old) = self.dispatcher.replace(d) {
+            if old.pid != std::process::id() {
+                std::mem::forget(old);
+            }
+        }
+    }
+}
 
 /// Start the dispatcher thread for this process.
-fn start() -> std::io::Result<Sender<Job>> {
+fn start() -> std::io::Result<Dispatcher> {
     let (tx, rx) = channel::<Job>();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("petro-asyncio".into())
         .spawn(move || {
             // Blocks without the GIL; takes it once per burst of finished tasks
-            // and wakes each loop once per burst.
+            // and wakes each loop once per burst. Ends when `shutdown` closes the
+            // channel (after delivering what was queued).
             while let Ok(job) = rx.recv() {
                 let attached = Python::try_attach(|py| {
                     let mut burst = vec![job(py)];
@@ -59,7 +88,11 @@ fn start() -> std::io::Result<Sender<Job>> {
                 }
             }
         })?;
-    Ok(tx)
+    Ok(Dispatcher {
+        pid: std::process::id(),
+        tx,
+        thread: Some(thread),
+    })
 }
 
 /// Hand finished results to their loops: one `call_soon_threadsafe` per loop
@@ -96,10 +129,13 @@ fn resolve_all(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
 /// Queue `job` for the dispatcher (starting it, or a new one after a fork).
 fn dispatch(job: Job) {
     let pid = std::process::id();
-    let mut guard = DISPATCHER.lock().unwrap_or_else(|e| e.into_inner());
+    let mut state = state();
+    if state.closed == Some(pid) {
+        return; // exiting: nobody will await it (its objects are released later)
+    }
     let mut job = job;
     for _ in 0..2 {
-        if let Some(d) = guard.as_ref().filter(|d| d.pid == pid) {
+        if let Some(d) = state.dispatcher.as_ref().filter(|d| d.pid == pid) {
             match d.tx.send(job) {
                 Ok(()) => return,
                 // The thread ended (interpreter shutdown): try a fresh one once.
@@ -107,7 +143,7 @@ fn dispatch(job: Job) {
             }
         }
         match start() {
-            Ok(tx) => *guard = Some(Dispatcher { pid, tx }),
+            Ok(d) => state.install(d),
             Err(_) => return, // no thread can be made: the awaiting side is left pending
         }
     }
@@ -116,13 +152,48 @@ fn dispatch(job: Job) {
 /// Make sure this process's dispatcher exists before any task can need it.
 pub fn ensure_dispatcher() -> PyResult<()> {
     let pid = std::process::id();
-    let mut guard = DISPATCHER.lock().unwrap_or_else(|e| e.into_inner());
-    if guard.as_ref().is_some_and(|d| d.pid == pid) {
+    let mut state = state();
+    if state.closed == Some(pid) {
+        return Err(internal(
+            "the interpreter is exiting: no new asyncio requests",
+        ));
+    }
+    if state.dispatcher.as_ref().is_some_and(|d| d.pid == pid) {
         return Ok(());
     }
-    let tx = start().map_err(|e| internal(format!("cannot start petro's asyncio thread: {e}")))?;
-    *guard = Some(Dispatcher { pid, tx });
+    let d = start().map_err(|e| internal(format!("cannot start petro's asyncio thread: {e}")))?;
+    state.install(d);
     Ok(())
+}
+
+/// Stop the dispatcher and wait for it (registered with `atexit`). A thread
+/// that takes the GIL once the interpreter is finalizing is stopped in the
+/// middle of its call, which crashes the process; so the dispatcher must be
+/// done before then.
+#[pyfunction]
+pub fn shutdown_dispatcher(py: Python<'_>) {
+    let pid = std::process::id();
+    let thread = {
+        let mut state = state();
+        state.closed = Some(pid);
+        match state.dispatcher.take() {
+            // Dropping the sender closes the channel: the thread delivers what is
+            // queued, then ends.
+            Some(mut d) if d.pid == pid => d.thread.take(),
+            // A forked child's copy of the parent's (that thread is not here).
+            Some(d) => {
+                std::mem::forget(d);
+                None
+            }
+            None => None,
+        }
+    };
+    if let Some(t) = thread {
+        // Without the GIL, which the thread may need to finish its burst.
+        py.detach(|| {
+            let _ = t.join();
+        });
+    }
 }
 
 /// A running core task; `abort()` cancels it and closes its connection.

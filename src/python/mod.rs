@@ -19,6 +19,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(client::dumps, m)?)?;
     m.add_function(wrap_pyfunction!(client::loads, m)?)?;
     m.add_function(wrap_pyfunction!(frames::parse_records, m)?)?;
+    m.add_function(wrap_pyfunction!(bridge::shutdown_dispatcher, m)?)?;
     m.add_class::<frames::RecordPage>()?;
     m.add_class::<frames::FrameBuilder>()?;
     emulator::register(m)?;

@@ -57,6 +57,24 @@ def test_many_pages_concurrently_keep_order(client):
     assert len(client.data.query_df("Paged", {"i": -1})) == 0
 
 
+def test_pages_parsed_on_arrival_line_up_ragged_columns_and_escapes(client):
+    # Pages fetched together are parsed as they arrive (request_many); text cells
+    # point into each page's body, escaped text into a side buffer.
+    recs = []
+    for i in range(1200):
+        r: dict = {"id": f"e{i:05d}", "i": i}
+        if i % 7 == 0:
+            r["note"] = f'say "hi" \\ tab\t {i} caf\u00e9'
+        if i >= 900:
+            r["late"] = f"only in later pages {i % 3}"
+        recs.append(r)
+    client.data.create("Ragged", recs)
+    df = same(client, "Ragged", page_size=100, concurrency=5)
+    assert df["i"].tolist() == list(range(1200))
+    assert df.loc[7, "note"] == 'say "hi" \\ tab\t 7 caf\u00e9'
+    assert df["late"].isna().sum() == 900
+
+
 def test_negative_offsets_are_left_to_pandas(client):
     client.data.create("Tz", [{"id": f"t{i}", "at": f"2021-01-0{i + 1}T00:00:00-05:00"}
                               for i in range(3)])  # fmt: skip

@@ -14,6 +14,7 @@ __all__ = [
     "dumps",
     "loads",
     "parse_records",
+    "shutdown_dispatcher",
 ]
 
 __version__: str
@@ -48,7 +49,7 @@ class Session:
         self, args: tuple[Any, ...], event_loop: Any, on_done: Callable[[bool, Any], None]
     ) -> TaskHandle: ...
     def request_many(
-        self, calls: list[tuple[Any, ...]], concurrency: int
+        self, calls: list[tuple[Any, ...]], concurrency: int, parse_records: bool = False
     ) -> list[RawResponse | BaseException]: ...
     def request_many_async(
         self,
@@ -105,6 +106,7 @@ class TaskHandle:
 def dumps(obj: Any) -> bytes: ...
 def loads(data: bytes | str) -> Any: ...
 def parse_records(body: RawResponse | bytes) -> RecordPage | None: ...
+def shutdown_dispatcher() -> None: ...
 
 @final
 class RecordPage:

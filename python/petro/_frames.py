@@ -28,7 +28,10 @@ def _parse_dates(df: Any, col: Any) -> None:
     import pandas as pd
 
     s = df[col]
-    sample = s.dropna().head(50)
+    # The first 50 non-null values (without a pass over the whole column).
+    sample = s.iloc[:200].dropna().head(50)
+    if len(sample) < 50 and len(s) > 200:
+        sample = s.dropna().head(50)
     if len(sample) and _looks_like_dates(sample):
         # format="ISO8601": every ISO form (pandas would otherwise infer one format
         # from the first value and turn e.g. later fractional seconds into NaT).
@@ -63,6 +66,7 @@ def from_columns(columns: list[tuple[str, str, Any, Any, bool]]) -> Any:
     import pandas as pd
 
     data: dict[str, Any] = {}
+    text: list[str] = []
     for name, kind, values, missing, utc in columns:
         if kind == "int":
             ints = np.frombuffer(values, dtype="<i8")
@@ -78,17 +82,48 @@ def from_columns(columns: list[tuple[str, str, Any, Any, bool]]) -> Any:
             stamps = pd.Series(np.frombuffer(values, dtype="<i8").view("datetime64[ns]"))
             if utc:
                 stamps = stamps.dt.tz_localize("UTC")
-            # The unit pandas.to_datetime picks for such strings (pandas 3 infers it).
-            want = pd.to_datetime(pd.Series(["2000-01-01"]), utc=utc).dtype
+            want = _date_dtype(utc)
             data[name] = stamps if stamps.dtype == want else stamps.astype(want)
+        elif kind == "str":
+            # Only str, None and NaN: straight to the dtype pandas infers for text.
+            try:  # fromiter: no per-item look for nested sequences (numpy >= 1.23)
+                cells = np.fromiter(values, dtype=object, count=len(values))
+            except (TypeError, ValueError):
+                cells = np.array(values, dtype=object)
+            data[name] = pd.Series(cells, dtype=_text_dtype(), copy=False)
+            text.append(name)
         else:
             series = pd.Series(values, dtype=object)
             data[name] = series.infer_objects() if len(series) else series
-    df = pd.DataFrame(data)
-    for name, kind, _values, _missing, _utc in columns:
-        if kind == "object" and pd.api.types.is_string_dtype(df[name].dtype):
-            _parse_dates(df, name)  # the zones Rust leaves to pandas
+            text.append(name)
+    df = pd.DataFrame(data, copy=False)
+    for name in text:
+        if pd.api.types.is_string_dtype(df[name].dtype):
+            _parse_dates(df, name)  # what Rust left as text (e.g. dates with offsets)
     return df
+
+
+_TEXT_DTYPE: Any = None
+_DATE_DTYPES: dict[bool, Any] = {}
+
+
+def _date_dtype(utc: bool) -> Any:
+    """The dtype ``pandas.to_datetime`` gives ISO date strings (pandas 3 infers the unit)."""
+    if utc not in _DATE_DTYPES:
+        import pandas as pd
+
+        _DATE_DTYPES[utc] = pd.to_datetime(pd.Series(["2000-01-01"]), utc=utc).dtype
+    return _DATE_DTYPES[utc]
+
+
+def _text_dtype() -> Any:
+    """The dtype pandas infers for a column of str (``str`` in pandas 3, else object)."""
+    global _TEXT_DTYPE
+    if _TEXT_DTYPE is None:
+        import pandas as pd
+
+        _TEXT_DTYPE = pd.Series(["x", None]).dtype
+    return _TEXT_DTYPE
 
 
 def to_polars(records: list[dict[str, Any]]) -> Any:

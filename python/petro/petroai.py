@@ -339,9 +339,7 @@ class PetroAI:
             except RequestException as e:
                 return [e]
         calls = [self._call(r) for r in reqs]
-        responses = self._session.request_many(
-            calls, concurrency=len(calls), return_exceptions=True
-        )
+        responses = self._session._request_many(calls, len(calls), True, parse_records=columnar)
         return [
             self._parse_or_error(r, req, columnar) for r, req in zip(responses, reqs, strict=True)
         ]

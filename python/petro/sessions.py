@@ -541,8 +541,19 @@ class Session:
             >>> [r.status_code for r in rs][:3]
             [200, 200, 200]
         """
+        return self._request_many(requests, concurrency, return_exceptions)
+
+    def _request_many(
+        self,
+        requests: Iterable[Mapping[str, Any] | Sequence[Any]],
+        concurrency: int,
+        return_exceptions: bool,
+        parse_records: bool = False,
+    ) -> list[Any]:
+        """``request_many``; ``parse_records``: each 2xx body is also parsed into a page of
+        records as it arrives (``_core.parse_records(resp._raw)`` hands it over)."""
         calls, hooks = self._prepare_many(requests, concurrency)
-        results = self._native.request_many([c.args for c in calls], concurrency)
+        results = self._native.request_many([c.args for c in calls], concurrency, parse_records)
         return self._collect_many(results, calls, hooks, return_exceptions)
 
     def _prepare_many(

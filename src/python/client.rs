@@ -14,6 +14,7 @@ use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use super::bridge::{self, TaskHandle};
 use super::errors::{internal, to_py};
+use super::frames::{parse_page, Page};
 use super::json;
 use crate::http::request::{headers_from_pairs, parse_method};
 use crate::http::retry::{Attempt, RetryPolicy};
@@ -293,16 +294,32 @@ fn specs_of(py: Python<'_>, calls: Vec<Bound<'_, PyTuple>>) -> PyResult<Vec<Requ
         .collect()
 }
 
+/// A `request_many` result, with its body as a page of records when asked
+/// (inner None: the body is not one).
+type ManyResult = (Result<Response, Error>, Option<Option<Page>>);
+
 /// Run every request, at most `concurrency` in flight, results in input order.
+/// With `parse_records`, each successful body is parsed into a page of records
+/// as it arrives (`query_df`: parsing overlaps the server's work on the others).
 async fn run_many(
     session: Arc<Session>,
     specs: Vec<RequestSpec>,
     concurrency: usize,
-) -> Vec<Result<Response, Error>> {
+    parse_records: bool,
+) -> Vec<ManyResult> {
     futures_util::stream::iter(specs)
         .map(|spec| {
             let session = session.clone();
-            async move { session.execute(spec).await }
+            async move {
+                let resp = session.execute(spec).await;
+                let page = match &resp {
+                    Ok(r) if parse_records && (200..300).contains(&r.status) => {
+                        r.body.clone().map(parse_page)
+                    }
+                    _ => None,
+                };
+                (resp, page)
+            }
         })
         .buffered(concurrency.max(1))
         .collect()
@@ -312,14 +329,18 @@ async fn run_many(
 /// Each result as a RawResponse, or the exception it maps to.
 fn many_to_py(
     py: Python<'_>,
-    results: Vec<Result<Response, Error>>,
+    results: Vec<ManyResult>,
     blocking: bool,
 ) -> PyResult<Vec<Py<PyAny>>> {
     results
         .into_iter()
         .map(|r| match r {
-            Ok(resp) => Ok(Py::new(py, PyRawResponse::from_core(resp, blocking))?.into_any()),
-            Err(e) => Ok(to_py(py, e).into_value(py).into_any()),
+            (Ok(resp), page) => {
+                let raw = PyRawResponse::from_core(resp, blocking);
+                *raw.records.lock().unwrap_or_else(|e| e.into_inner()) = page;
+                Ok(Py::new(py, raw)?.into_any())
+            }
+            (Err(e), _) => Ok(to_py(py, e).into_value(py).into_any()),
         })
         .collect()
 }
@@ -423,16 +444,20 @@ impl PySession {
 
     /// Send many requests, at most `concurrency` at a time, with the GIL
     /// released; returns a RawResponse or an exception for each, in order.
+    /// `parse_records`: parse each 2xx body into a page of records on arrival
+    /// (handed over by `parse_records(response)`).
+    #[pyo3(signature = (calls, concurrency, parse_records = false))]
     fn request_many(
         &self,
         py: Python<'_>,
         calls: Vec<Bound<'_, PyTuple>>,
         concurrency: usize,
+        parse_records: bool,
     ) -> PyResult<Vec<Py<PyAny>>> {
         let specs = specs_of(py, calls)?;
         let session = self.inner.clone();
         let results = wait(py, async move {
-            Ok(run_many(session, specs, concurrency).await)
+            Ok(run_many(session, specs, concurrency, parse_records).await)
         })?;
         many_to_py(py, results, true)
     }
@@ -451,7 +476,7 @@ impl PySession {
         bridge::spawn(
             event_loop,
             on_done,
-            async move { Ok(run_many(session, specs, concurrency).await) },
+            async move { Ok(run_many(session, specs, concurrency, false).await) },
             |py, results| {
                 Ok(PyList::new(py, many_to_py(py, results, false)?)?
                     .into_any()
@@ -526,6 +551,9 @@ pub struct PyRawResponse {
     /// Fetched by the blocking API: its connection lives on the current-thread
     /// runtime, which only a thread inside its `block_on` drives.
     blocking: bool,
+    /// The body as a page of records, when `request_many` was asked to parse it
+    /// (inner None: it is not one).
+    records: std::sync::Mutex<Option<Option<Page>>>,
 }
 
 /// Header pairs as http.client shows them (values as Latin-1).
@@ -592,7 +620,17 @@ impl PyRawResponse {
             history,
             attempts,
             blocking,
+            records: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The page of records `request_many` parsed, once (None: not parsed;
+    /// Some(None): the body is not a page of records).
+    pub(crate) fn take_records(&self) -> Option<Option<Page>> {
+        self.records
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     /// The whole body (read now if it was streamed).

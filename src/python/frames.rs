@@ -2,11 +2,13 @@
 //!
 //! `pandas.DataFrame(records)` needs a dict per record first: 100,000 records of
 //! 20 fields are 100,000 dicts and two million Python objects, built and then
-//! taken apart again. Here each page is parsed (GIL released) into per-field
-//! cells, pages are appended in order, and `finish` hands Python one buffer per
-//! numeric or date column (for `numpy.frombuffer`) and one list per text column
-//! (repeated strings shared). `_frames.from_columns` assembles the DataFrame
-//! with the same dtypes `_frames.to_pandas(records)` gives.
+//! taken apart again. Here each page is parsed (GIL released, by `request_many`
+//! as each body arrives when asked) into per-field cells that point into the
+//! page's body (no allocation per string), pages are kept in order, and `finish`
+//! hands Python one buffer per numeric or date column (for `numpy.frombuffer`)
+//! and one list per text column (repeated strings shared).
+//! `_frames.from_columns` assembles the DataFrame with the same dtypes
+//! `_frames.to_pandas(records)` gives.
 
 use std::collections::HashMap;
 
@@ -14,14 +16,23 @@ use ahash::AHashMap;
 use std::sync::Mutex;
 
 use bytes::Bytes;
-use jiter::{Jiter, JiterResult, NumberAny, NumberInt, Peek};
+use jiter::{Jiter, NumberAny, NumberInt, Peek};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyList, PyString};
 
 use super::client::PyRawResponse;
 
-/// One field of one record.
-#[derive(Clone, Debug, PartialEq)]
+/// Where a text (or raw JSON) cell's bytes are: `src` 0 is the page's body, 1
+/// the page's buffer of unescaped strings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Span {
+    src: u32,
+    start: u32,
+    len: u32,
+}
+
+/// One field of one record (16 bytes; text stays in the page's body).
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Cell {
     /// The record has no such field (pandas shows NaN in an object column).
     Missing,
@@ -30,9 +41,9 @@ enum Cell {
     Int(i64),
     Float(f64),
     Bool(bool),
-    Str(Box<str>),
+    Str(Span),
     /// Any other JSON value (object, array, an int beyond 64 bits), as its text.
-    Raw(Box<[u8]>),
+    Raw(Span),
 }
 
 #[derive(Debug)]
@@ -41,15 +52,20 @@ struct Column {
     cells: Vec<Cell>,
 }
 
-/// Columns in order of first appearance (pandas' order for a list of dicts).
+/// One page's records as columns, in order of first appearance (pandas' order
+/// for a list of dicts), with the bytes their text cells point into.
 #[derive(Default, Debug)]
-struct Columns {
+pub(crate) struct Page {
     cols: Vec<Column>,
     index: HashMap<Box<str>, usize>,
     rows: usize,
+    /// `[body, unescaped strings]`.
+    sources: Vec<Bytes>,
+    /// The envelope's `count` (or `total`), when it is an int.
+    count: Option<i64>,
 }
 
-impl Columns {
+impl Page {
     /// The column called `name`; `hint` is where it sat in the previous record.
     fn col(&mut self, name: &str, hint: usize) -> usize {
         if self.cols.get(hint).is_some_and(|c| &*c.name == name) {
@@ -89,20 +105,6 @@ impl Columns {
             }
         }
     }
-
-    /// Append `other`'s rows below ours.
-    fn append(&mut self, other: Columns) {
-        let before = self.rows;
-        for col in other.cols {
-            let i = self.col(&col.name, usize::MAX);
-            self.cols[i].cells.extend(col.cells);
-        }
-        self.rows = before + other.rows;
-        let rows = self.rows;
-        for c in &mut self.cols {
-            c.cells.resize(rows, Cell::Missing);
-        }
-    }
 }
 
 /// Why a page cannot go the columnar way (the caller falls back to `.json()`).
@@ -118,79 +120,123 @@ impl From<jiter::JiterError> for NotColumnar {
     }
 }
 
-fn cell(j: &mut Jiter<'_>, peek: Peek) -> JiterResult<Cell> {
-    Ok(match peek {
-        Peek::Null => {
-            j.known_null()?;
-            Cell::Null
-        }
-        Peek::True | Peek::False => Cell::Bool(j.known_bool(peek)?),
-        Peek::String => Cell::Str(j.known_str()?.into()),
-        Peek::Array | Peek::Object => {
-            let start = j.current_index();
-            j.known_skip(peek)?;
-            Cell::Raw(j.slice_to_current(start).into())
-        }
-        _ => {
-            let start = j.current_index();
-            match j.known_number(peek)? {
-                NumberAny::Int(NumberInt::Int(i)) => Cell::Int(i),
-                NumberAny::Float(f) => Cell::Float(f),
-                #[allow(unreachable_patterns)]
-                _ => Cell::Raw(j.slice_to_current(start).into()),
-            }
-        }
-    })
+/// The parser plus the buffer that unescaped strings are copied to.
+struct Reader<'a> {
+    j: Jiter<'a>,
+    data: &'a [u8],
+    unescaped: Vec<u8>,
 }
 
-/// The records of a JSON array (the iterator sits just before it).
-fn records(j: &mut Jiter<'_>) -> Result<Columns, NotColumnar> {
-    let mut out = Columns::default();
-    let mut next = j.known_array()?;
-    while let Some(peek) = next {
-        if peek != Peek::Object {
-            return Err(NotColumnar::Shape);
-        }
-        let mut pos = 0;
-        let mut key = j.known_object()?.map(|k| out.col(k, pos));
-        while let Some(i) = key {
-            let vpeek = j.peek()?;
-            let c = cell(j, vpeek)?;
-            out.set(i, c);
-            pos = i + 1;
-            key = j.next_key()?.map(|k| out.col(k, pos));
-        }
-        out.end_row();
-        next = j.array_step()?;
+impl Reader<'_> {
+    fn cell(&mut self, peek: Peek) -> Result<Cell, NotColumnar> {
+        let j = &mut self.j;
+        Ok(match peek {
+            Peek::Null => {
+                j.known_null()?;
+                Cell::Null
+            }
+            Peek::True | Peek::False => Cell::Bool(j.known_bool(peek)?),
+            Peek::String => {
+                let s = j.known_str()?.as_bytes();
+                // Without escapes jiter hands back the text inside the body.
+                let offset = (s.as_ptr() as usize).wrapping_sub(self.data.as_ptr() as usize);
+                if offset <= self.data.len() && s.len() <= self.data.len() - offset {
+                    Cell::Str(span(0, offset, s.len())?)
+                } else {
+                    let start = self.unescaped.len();
+                    self.unescaped.extend_from_slice(s);
+                    Cell::Str(span(1, start, s.len())?)
+                }
+            }
+            Peek::Array | Peek::Object => {
+                let start = j.current_index();
+                j.known_skip(peek)?;
+                Cell::Raw(span(0, start, j.current_index() - start)?)
+            }
+            _ => {
+                let start = j.current_index();
+                match j.known_number(peek)? {
+                    NumberAny::Int(NumberInt::Int(i)) => Cell::Int(i),
+                    NumberAny::Float(f) => Cell::Float(f),
+                    #[allow(unreachable_patterns)]
+                    _ => Cell::Raw(span(0, start, j.current_index() - start)?),
+                }
+            }
+        })
     }
-    Ok(out)
+
+    /// The records of a JSON array (the parser sits just before it).
+    fn records(&mut self) -> Result<Page, NotColumnar> {
+        let mut out = Page::default();
+        let mut next = self.j.known_array()?;
+        while let Some(peek) = next {
+            if peek != Peek::Object {
+                return Err(NotColumnar::Shape);
+            }
+            let mut pos = 0;
+            let mut key = self.j.known_object()?.map(|k| out.col(k, pos));
+            while let Some(i) = key {
+                let vpeek = self.j.peek()?;
+                let c = self.cell(vpeek)?;
+                out.set(i, c);
+                pos = i + 1;
+                key = self.j.next_key()?.map(|k| out.col(k, pos));
+            }
+            out.end_row();
+            next = self.j.array_step()?;
+        }
+        Ok(out)
+    }
+}
+
+/// A span of at most 4 GiB (a bigger page goes the `.json()` way).
+fn span(src: u32, start: usize, len: usize) -> Result<Span, NotColumnar> {
+    let (Ok(start), Ok(len)) = (u32::try_from(start), u32::try_from(len)) else {
+        return Err(NotColumnar::Shape);
+    };
+    if start.checked_add(len).is_none() {
+        return Err(NotColumnar::Shape);
+    }
+    Ok(Span { src, start, len })
 }
 
 /// A page: a bare list of records, or an envelope `{"data": [...], "count": n}`
-/// (also `records` / `items` / `results`, and `total`), as `petroai._records` reads it.
-fn parse_page(data: &[u8]) -> Result<(Columns, Option<i64>), NotColumnar> {
+/// (also `records` / `items` / `results`, and `total`), as `petroai._records`
+/// reads it. None when the body is anything else.
+pub(crate) fn parse_page(body: Bytes) -> Option<Page> {
+    parse(&body).ok().map(|(mut page, unescaped)| {
+        page.sources = vec![body, Bytes::from(unescaped)];
+        page
+    })
+}
+
+fn parse(data: &[u8]) -> Result<(Page, Vec<u8>), NotColumnar> {
     const LIST_KEYS: [&str; 4] = ["data", "records", "items", "results"];
-    let mut j = Jiter::new(data);
-    let peek = j.peek()?;
-    let result = if peek == Peek::Array {
-        (records(&mut j)?, None)
+    let mut r = Reader {
+        j: Jiter::new(data),
+        data,
+        unescaped: Vec::new(),
+    };
+    let peek = r.j.peek()?;
+    let page = if peek == Peek::Array {
+        r.records()?
     } else if peek == Peek::Object {
         // (priority, records) of the best list key seen; count and total as found.
-        let mut best: Option<(usize, Columns)> = None;
+        let mut best: Option<(usize, Page)> = None;
         let mut count: Option<Option<i64>> = None;
         let mut total: Option<Option<i64>> = None;
-        let mut key = j.known_object()?.map(str::to_owned);
+        let mut key = r.j.known_object()?.map(str::to_owned);
         while let Some(k) = key {
-            let vpeek = j.peek()?;
+            let vpeek = r.j.peek()?;
             match LIST_KEYS.iter().position(|l| *l == k) {
                 Some(rank) if vpeek == Peek::Array => {
-                    let cols = records(&mut j)?;
+                    let page = r.records()?;
                     if best.as_ref().is_none_or(|(r, _)| rank < *r) {
-                        best = Some((rank, cols));
+                        best = Some((rank, page));
                     }
                 }
                 _ if k == "count" || k == "total" => {
-                    let v = match cell(&mut j, vpeek)? {
+                    let v = match r.cell(vpeek)? {
                         Cell::Int(i) => Some(i),
                         _ => None,
                     };
@@ -200,29 +246,40 @@ fn parse_page(data: &[u8]) -> Result<(Columns, Option<i64>), NotColumnar> {
                         total = Some(v);
                     }
                 }
-                _ => j.known_skip(vpeek)?,
+                _ => r.j.known_skip(vpeek)?,
             }
-            key = j.next_key()?.map(str::to_owned);
+            key = r.j.next_key()?.map(str::to_owned);
         }
-        let Some((_, cols)) = best else {
+        let Some((_, mut page)) = best else {
             return Err(NotColumnar::Shape);
         };
-        (cols, count.or(total).flatten())
+        page.count = count.or(total).flatten();
+        page
     } else {
         return Err(NotColumnar::Shape);
     };
-    j.finish()?;
-    Ok(result)
+    r.j.finish()?;
+    Ok((page, r.unescaped))
 }
 
 /// One parsed page of records (see `parse_page`).
 #[pyclass(name = "RecordPage", module = "petro._core", frozen)]
 pub struct RecordPage {
-    columns: Mutex<Option<Columns>>,
+    page: Mutex<Option<Page>>,
     rows: usize,
     /// The envelope's `count` (or `total`), when it is an int.
     #[pyo3(get)]
     count: Option<i64>,
+}
+
+impl RecordPage {
+    pub(crate) fn new(page: Page) -> Self {
+        RecordPage {
+            rows: page.rows,
+            count: page.count,
+            page: Mutex::new(Some(page)),
+        }
+    }
 }
 
 #[pymethods]
@@ -234,11 +291,16 @@ impl RecordPage {
 
 /// Parse a page of records (a `RawResponse`'s body, or bytes) into columns with
 /// the GIL released; None when the body is not a list of objects or an envelope
-/// of one (the caller then uses `.json()`, which also reports the error).
+/// of one (the caller then uses `.json()`, which also reports the error). A
+/// response `request_many` already parsed hands over that page.
 #[pyfunction]
 pub fn parse_records(py: Python<'_>, body: &Bound<'_, PyAny>) -> PyResult<Option<RecordPage>> {
     let bytes: Bytes = if let Ok(raw) = body.cast::<PyRawResponse>() {
-        raw.get().full_body(py)?
+        let raw = raw.get();
+        if let Some(parsed) = raw.take_records() {
+            return Ok(parsed.map(RecordPage::new));
+        }
+        raw.full_body(py)?
     } else if let Ok(b) = body.cast::<PyBytes>() {
         Bytes::copy_from_slice(b.as_bytes())
     } else {
@@ -246,19 +308,94 @@ pub fn parse_records(py: Python<'_>, body: &Bound<'_, PyAny>) -> PyResult<Option
             "parse_records() takes a RawResponse or bytes",
         ));
     };
-    let parsed = py.detach(|| parse_page(&bytes));
-    Ok(parsed.ok().map(|(cols, count)| RecordPage {
-        rows: cols.rows,
-        columns: Mutex::new(Some(cols)),
-        count,
-    }))
+    Ok(py.detach(|| parse_page(bytes)).map(RecordPage::new))
+}
+
+/// Pages kept in order, then turned into columns for pandas.
+#[derive(Default)]
+struct Pages {
+    /// Column names in order of first appearance over all pages.
+    names: Vec<Box<str>>,
+    index: HashMap<Box<str>, usize>,
+    /// Each page, with where each of its columns sits in `names`.
+    pages: Vec<(Page, Vec<usize>)>,
+    rows: usize,
+}
+
+impl Pages {
+    fn push(&mut self, page: Page) {
+        let at = page
+            .cols
+            .iter()
+            .map(|c| match self.index.get(&c.name) {
+                Some(&i) => i,
+                None => {
+                    self.names.push(c.name.clone());
+                    self.index.insert(c.name.clone(), self.names.len() - 1);
+                    self.names.len() - 1
+                }
+            })
+            .collect();
+        self.rows += page.rows;
+        self.pages.push((page, at));
+    }
+
+    /// For each page, where each column of `names` sits in it (None: absent).
+    fn layout(&self) -> Vec<Vec<Option<usize>>> {
+        self.pages
+            .iter()
+            .map(|(_, at)| {
+                let mut slots = vec![None; self.names.len()];
+                for (i, &g) in at.iter().enumerate() {
+                    if let Some(s) = slots.get_mut(g) {
+                        *s = Some(i);
+                    }
+                }
+                slots
+            })
+            .collect()
+    }
+}
+
+type Src<'a> = &'a [Bytes];
+
+/// Page `page`'s cells of the column at `slot` (all missing when it has none).
+fn part<'a>(page: &'a Page, slot: Option<usize>) -> impl Iterator<Item = (Cell, Src<'a>)> + Clone {
+    let (cells, missing): (&[Cell], usize) = match slot.and_then(|i| page.cols.get(i)) {
+        Some(c) => (&c.cells, 0),
+        None => (&[], page.rows),
+    };
+    let src = &page.sources[..];
+    cells
+        .iter()
+        .map(move |c| (*c, src))
+        .chain(std::iter::repeat_n((Cell::Missing, src), missing))
+}
+
+/// Every cell of column `g`, page after page.
+fn column<'a>(
+    pages: &'a Pages,
+    layout: &'a [Vec<Option<usize>>],
+    g: usize,
+) -> impl Iterator<Item = (Cell, Src<'a>)> + Clone {
+    pages
+        .pages
+        .iter()
+        .zip(layout)
+        .flat_map(move |((page, _), slots)| part(page, slots.get(g).copied().flatten()))
+}
+
+fn text(src: Src<'_>, span: Span) -> &[u8] {
+    src.get(span.src as usize)
+        .and_then(|b| b.get(span.start as usize..(span.start as usize + span.len as usize)))
+        .unwrap_or_default()
 }
 
 /// Pages appended in order, then turned into columns for pandas.
 #[pyclass(name = "FrameBuilder", module = "petro._core", frozen)]
 #[derive(Default)]
 pub struct FrameBuilder {
-    columns: Mutex<Columns>,
+    pages: Mutex<Pages>,
 }
 
 #[pymethods]
@@ -270,23 +407,23 @@ impl FrameBuilder {
 
     /// Append a page's records (each page can be appended once).
     fn append(&self, page: &RecordPage) -> PyResult<()> {
-        let cols = page
-            .columns
+        let page = page
+            .page
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take()
             .ok_or_else(|| {
                 pyo3::exceptions::PyValueError::new_err("this page was already appended")
             })?;
-        self.columns
+        self.pages
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .append(cols);
+            .push(page);
         Ok(())
     }
 
     fn __len__(&self) -> usize {
-        self.columns.lock().unwrap_or_else(|e| e.into_inner()).rows
+        self.pages.lock().unwrap_or_else(|e| e.into_inner()).rows
     }
 
     /// Each column as `(name, kind, data, missing, utc)`:
@@ -295,14 +432,44 @@ impl FrameBuilder {
     /// - `"float"`: float64 with NaN for missing; `"bool"`: one byte each;
     /// - `"datetime"`: int64 nanoseconds since the epoch (missing: NaT), `utc`
     ///   True when the text carried a time zone (values converted to UTC);
-    /// - `"object"`: a list of Python values (str shared when repeated).
+    /// - `"object"`: a list of Python values (str shared when repeated; NaN
+    ///   where the record lacks the field, None where it is null); `"str"` the
+    ///   same when the values are only str, null and missing.
     fn finish(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
-        let columns = std::mem::take(&mut *self.columns.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut out = Vec::with_capacity(columns.cols.len());
-        // Column by column, each column's cells freed as soon as Python has it,
-        // so the cells and the Python values never both exist in full (peak memory).
-        for col in columns.cols {
-            out.push(column_to_py(py, &col)?);
+        let pages = std::mem::take(&mut *self.pages.lock().unwrap_or_else(|e| e.into_inner()));
+        let layout = pages.layout();
+        let nan = f64::NAN.into_pyobject(py)?.into_any().unbind();
+        let mut sinks: Vec<Sink> = (0..pages.names.len())
+            .map(|g| Sink::plan(column(&pages, &layout, g), pages.rows))
+            .collect();
+        // Record by record, as the body lies in memory: text cells point into it,
+        // and reading it in order lets the CPU stream it in (column by column, each
+        // string would be a cache miss: that was half of the time).
+        for ((page, _), slots) in pages.pages.iter().zip(&layout) {
+            let mut parts: Vec<_> = (0..sinks.len())
+                .map(|g| part(page, slots.get(g).copied().flatten()))
+                .collect();
+            for _ in 0..page.rows {
+                for (sink, cells) in sinks.iter_mut().zip(parts.iter_mut()) {
+                    if let Some((cell, src)) = cells.next() {
+                        sink.push(py, &nan, cell, src)?;
+                    }
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(sinks.len());
+        for (g, sink) in sinks.into_iter().enumerate() {
+            let sink = if let Sink::Dates { failed: true, .. } = sink {
+                // A zone pandas keeps as an offset: leave the text to pandas.
+                let mut obj = Sink::object(pages.rows, true);
+                for (cell, src) in column(&pages, &layout, g) {
+                    obj.push(py, &nan, cell, src)?;
+                }
+                obj
+            } else {
+                sink
+            };
+            out.push(sink.into_py(py, &pages.names[g])?);
         }
         Ok(out)
     }
@@ -318,153 +485,202 @@ struct Kinds {
     raw: usize,
 }
 
-fn kinds(cells: &[Cell]) -> Kinds {
-    let mut k = Kinds::default();
-    for c in cells {
-        match c {
-            Cell::Missing | Cell::Null => k.null += 1,
-            Cell::Int(_) => k.int += 1,
-            Cell::Float(_) => k.float += 1,
-            Cell::Bool(_) => k.bool += 1,
-            Cell::Str(_) => k.str += 1,
-            Cell::Raw(_) => k.raw += 1,
-        }
-    }
-    k
+/// A column being converted, by what its cells turned out to be.
+enum Sink {
+    Int {
+        data: Vec<u8>,
+        missing: Option<Vec<u8>>,
+    },
+    Float(Vec<u8>),
+    Bool(Vec<u8>),
+    Dates {
+        data: Vec<u8>,
+        utc: bool,
+        /// A value with an offset but no UTC: pandas keeps those; redone as text.
+        failed: bool,
+    },
+    Object {
+        values: Vec<Py<PyAny>>,
+        /// Text repeats a lot in well data (basin, operator, status...): one str
+        /// per distinct value, unless the column turns out mostly unique (ids).
+        cache: AHashMap<Box<[u8]>, Py<PyAny>>,
+        caching: bool,
+        seen: usize,
+        /// Only str, null and missing (pandas' text dtype applies).
+        text: bool,
+    },
 }
 
-fn column_to_py(py: Python<'_>, col: &Column) -> PyResult<Py<PyAny>> {
-    let n = col.cells.len();
-    let k = kinds(&col.cells);
-    let name = col.name.as_ref();
-    let tuple = |kind: &str, data: Py<PyAny>, missing: Option<Vec<u8>>, utc: bool| {
-        let missing = match missing {
-            Some(m) => PyByteArray::new(py, &m).into_any().unbind(),
-            None => py.None(),
-        };
-        (name, kind, data, missing, utc)
-            .into_pyobject(py)
-            .map(|t| t.into_any().unbind())
-    };
-    let mask = |cells: &[Cell]| -> Vec<u8> {
-        cells
-            .iter()
-            .map(|c| u8::from(matches!(c, Cell::Null | Cell::Missing)))
-            .collect()
-    };
-    let present = n - k.null;
-    if present > 0 && k.int == present {
-        let mut data = Vec::with_capacity(n * 8);
-        for c in &col.cells {
-            let v = if let Cell::Int(i) = c { *i } else { 0 };
-            data.extend_from_slice(&v.to_le_bytes());
+impl Sink {
+    fn object(n: usize, text: bool) -> Sink {
+        Sink::Object {
+            values: Vec::with_capacity(n),
+            cache: AHashMap::new(),
+            caching: true,
+            seen: 0,
+            text,
         }
-        let missing = (k.null > 0).then(|| mask(&col.cells));
-        return tuple("int", bytearray(py, &data), missing, false);
     }
-    if present > 0 && k.int + k.float == present {
-        let mut data = Vec::with_capacity(n * 8);
-        for c in &col.cells {
-            let v = match c {
-                Cell::Int(i) => *i as f64,
-                Cell::Float(f) => *f,
-                _ => f64::NAN,
-            };
-            data.extend_from_slice(&v.to_le_bytes());
-        }
-        return tuple("float", bytearray(py, &data), None, false);
-    }
-    if present > 0 && k.bool == present && k.null == 0 {
-        let data: Vec<u8> = col
-            .cells
-            .iter()
-            .map(|c| u8::from(*c == Cell::Bool(true)))
-            .collect();
-        return tuple("bool", bytearray(py, &data), None, false);
-    }
-    if present > 0 && k.str == present {
-        if let Some((data, utc)) = dates(&col.cells) {
-            let mut bytes = Vec::with_capacity(n * 8);
-            for v in data {
-                bytes.extend_from_slice(&v.to_le_bytes());
+
+    /// What a column becomes, from its cells' kinds (and, for text, whether it
+    /// reads as dates the way `_frames.to_pandas` decides).
+    fn plan<'a>(cells: impl Iterator<Item = (Cell, Src<'a>)> + Clone, n: usize) -> Sink {
+        let mut k = Kinds::default();
+        for (c, _) in cells.clone() {
+            match c {
+                Cell::Missing | Cell::Null => k.null += 1,
+                Cell::Int(_) => k.int += 1,
+                Cell::Float(_) => k.float += 1,
+                Cell::Bool(_) => k.bool += 1,
+                Cell::Str(_) => k.str += 1,
+                Cell::Raw(_) => k.raw += 1,
             }
-            return tuple("datetime", bytearray(py, &bytes), None, utc);
+        }
+        let present = n - k.null;
+        let words = || Vec::with_capacity(n * 8);
+        if present == 0 {
+            Sink::object(n, false)
+        } else if k.int == present {
+            Sink::Int {
+                data: words(),
+                missing: (k.null > 0).then(|| Vec::with_capacity(n)),
+            }
+        } else if k.int + k.float == present {
+            Sink::Float(words())
+        } else if k.bool == present && k.null == 0 {
+            Sink::Bool(Vec::with_capacity(n))
+        } else if k.str == present {
+            match date_plan(cells) {
+                Some(utc) => Sink::Dates {
+                    data: words(),
+                    utc,
+                    failed: false,
+                },
+                None => Sink::object(n, true),
+            }
+        } else {
+            Sink::object(n, false)
         }
     }
-    // Text repeats a lot in well data (basin, operator, status...): one str per
-    // distinct value, unless the column turns out to be mostly unique (ids).
-    let mut cache: AHashMap<&str, Py<PyAny>> = AHashMap::new();
-    let mut caching = true;
-    let mut seen = 0usize;
-    let mut values: Vec<Py<PyAny>> = Vec::with_capacity(n);
-    for c in &col.cells {
-        let v = match c {
-            Cell::Missing => f64::NAN.into_pyobject(py)?.into_any().unbind(),
-            Cell::Null => py.None(),
-            Cell::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
-            Cell::Float(f) => f.into_pyobject(py)?.into_any().unbind(),
-            Cell::Bool(b) => b.into_pyobject(py)?.to_owned().into_any().unbind(),
-            Cell::Str(s) if caching && s.len() <= 64 => {
-                seen += 1;
-                if seen == 4096 && cache.len() > seen / 2 {
-                    caching = false;
-                    cache = AHashMap::new();
+
+    fn push(&mut self, py: Python<'_>, nan: &Py<PyAny>, cell: Cell, src: Src<'_>) -> PyResult<()> {
+        match self {
+            Sink::Int { data, missing } => {
+                let v = if let Cell::Int(i) = cell { i } else { 0 };
+                data.extend_from_slice(&v.to_le_bytes());
+                if let Some(m) = missing {
+                    m.push(u8::from(matches!(cell, Cell::Null | Cell::Missing)));
                 }
-                match cache.get(&**s) {
-                    Some(p) => p.clone_ref(py),
-                    None => {
-                        let p = PyString::new(py, s).into_any().unbind();
-                        if caching {
-                            cache.insert(&**s, p.clone_ref(py));
+            }
+            Sink::Float(data) => {
+                let v = match cell {
+                    Cell::Int(i) => i as f64,
+                    Cell::Float(f) => f,
+                    _ => f64::NAN,
+                };
+                data.extend_from_slice(&v.to_le_bytes());
+            }
+            Sink::Bool(data) => data.push(u8::from(cell == Cell::Bool(true))),
+            Sink::Dates { failed: true, .. } => {}
+            Sink::Dates { data, utc, failed } => {
+                let v = match cell {
+                    Cell::Str(s) => match parse_iso(text(src, s)) {
+                        Some((_, Some(_))) if !*utc => {
+                            *failed = true;
+                            return Ok(());
                         }
-                        p
-                    }
-                }
+                        Some((ns, _)) => ns,
+                        None => i64::MIN,
+                    },
+                    _ => i64::MIN,
+                };
+                data.extend_from_slice(&v.to_le_bytes());
             }
-            Cell::Str(s) => PyString::new(py, s).into_any().unbind(),
-            Cell::Raw(r) => super::json::loads(py, r)?.unbind(),
-        };
-        values.push(v);
+            Sink::Object {
+                values,
+                cache,
+                caching,
+                seen,
+                ..
+            } => {
+                let v = match cell {
+                    Cell::Missing => nan.clone_ref(py),
+                    Cell::Null => py.None(),
+                    Cell::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
+                    Cell::Float(f) => f.into_pyobject(py)?.into_any().unbind(),
+                    Cell::Bool(b) => b.into_pyobject(py)?.to_owned().into_any().unbind(),
+                    Cell::Str(s) if *caching && s.len <= 64 => {
+                        let s = text(src, s);
+                        *seen += 1;
+                        if *seen == 4096 && cache.len() > *seen / 2 {
+                            *caching = false;
+                            *cache = AHashMap::new();
+                        }
+                        match cache.get(s) {
+                            Some(p) => p.clone_ref(py),
+                            None => {
+                                let p = py_str(py, s)?.into_any().unbind();
+                                if *caching {
+                                    cache.insert(s.into(), p.clone_ref(py));
+                                }
+                                p
+                            }
+                        }
+                    }
+                    Cell::Str(s) => py_str(py, text(src, s))?.into_any().unbind(),
+                    Cell::Raw(r) => super::json::loads(py, text(src, r))?.unbind(),
+                };
+                values.push(v);
+            }
+        }
+        Ok(())
     }
-    let list = PyList::new(py, values)?;
-    tuple("object", list.into_any().unbind(), None, false)
+
+    fn into_py(self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+        let bytes = |b: Vec<u8>| PyByteArray::new(py, &b).into_any().unbind();
+        let (kind, data, missing, utc) = match self {
+            Sink::Int { data, missing } => ("int", bytes(data), missing.map(bytes), false),
+            Sink::Float(data) => ("float", bytes(data), None, false),
+            Sink::Bool(data) => ("bool", bytes(data), None, false),
+            Sink::Dates { data, utc, .. } => ("datetime", bytes(data), None, utc),
+            Sink::Object { values, text, .. } => {
+                let list = PyList::new(py, values)?.into_any().unbind();
+                (if text { "str" } else { "object" }, list, None, false)
+            }
+        };
+        let missing = missing.unwrap_or_else(|| py.None());
+        Ok((name, kind, data, missing, utc)
+            .into_pyobject(py)?
+            .into_any()
+            .unbind())
+    }
 }
 
-fn bytearray(py: Python<'_>, data: &[u8]) -> Py<PyAny> {
-    PyByteArray::new(py, data).into_any().unbind()
+/// A Python str from a text cell's bytes (jiter checked them; a failure here
+/// would mean a span bug, reported rather than trusted).
+fn py_str<'py>(py: Python<'py>, b: &[u8]) -> PyResult<Bound<'py, PyString>> {
+    let s = std::str::from_utf8(b)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("bad text cell: {e}")))?;
+    Ok(PyString::new(py, s))
 }
 
-/// A text column as dates, as `_frames.to_pandas` decides: the first 20
-/// non-null values all ISO dates; then every value parsed (a failure is NaT, as
-/// `errors="coerce"`). UTC when any of the first 50 ends in `Z` or has a `+`
-/// offset. None when a value has a negative offset without UTC (pandas keeps
-/// that offset; the caller's pandas path handles it).
-fn dates(cells: &[Cell]) -> Option<(Vec<i64>, bool)> {
-    let texts = cells.iter().filter_map(|c| match c {
-        Cell::Str(s) => Some(s.as_ref()),
+/// Whether a text column reads as dates, as `_frames.to_pandas` decides: the
+/// first 20 non-null values all ISO dates (each then parsed, a failure NaT as
+/// with `errors="coerce"`); Some(utc): UTC when any of the first 50 ends in `Z`
+/// or has a `+` offset.
+fn date_plan<'a>(cells: impl Iterator<Item = (Cell, Src<'a>)> + Clone) -> Option<bool> {
+    let texts = cells.filter_map(|(c, src)| match c {
+        Cell::Str(s) => Some(text(src, s)),
         _ => None,
     });
     if texts.clone().take(20).any(|t| parse_iso(t).is_none()) {
         return None;
     }
-    let utc = texts
-        .clone()
-        .take(50)
-        .any(|t| t.ends_with('Z') || t.get(10..).is_some_and(|r| r.contains('+')));
-    let mut out = Vec::with_capacity(cells.len());
-    for c in cells {
-        let v = match c {
-            Cell::Str(s) => match parse_iso(s) {
-                // An offset without UTC: pandas keeps it; leave that to pandas.
-                Some((_, Some(_))) if !utc => return None,
-                Some((ns, _)) => ns,
-                None => i64::MIN,
-            },
-            _ => i64::MIN,
-        };
-        out.push(v);
-    }
-    Some((out, utc))
+    Some(
+        texts
+            .take(50)
+            .any(|t| t.ends_with(b"Z") || t.get(10..).is_some_and(|r| r.contains(&b'+'))),
+    )
 }
 
 fn digits(s: &[u8]) -> Option<i64> {
@@ -476,8 +692,7 @@ fn digits(s: &[u8]) -> Option<i64> {
 
 /// `YYYY-MM-DD[(T| )HH:MM[:SS[.f+]][Z|(+|-)HH[:]MM]]` to (ns since the epoch, in
 /// UTC when an offset is given; the offset in minutes, if any).
-fn parse_iso(s: &str) -> Option<(i64, Option<i64>)> {
-    let b = s.as_bytes();
+fn parse_iso(b: &[u8]) -> Option<(i64, Option<i64>)> {
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
@@ -561,30 +776,40 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 mod tests {
     use super::*;
 
+    fn page(body: &[u8]) -> Page {
+        parse_page(Bytes::copy_from_slice(body)).unwrap_or_else(|| unreachable!("not a page"))
+    }
+
+    fn str_of(p: &Page, c: Cell) -> &[u8] {
+        match c {
+            Cell::Str(s) | Cell::Raw(s) => text(&p.sources, s),
+            _ => unreachable!("{c:?}"),
+        }
+    }
+
     #[test]
     fn iso_dates() {
-        assert_eq!(parse_iso("1970-01-01"), Some((0, None)));
-        assert_eq!(parse_iso("1970-01-02"), Some((86_400_000_000_000, None)));
+        assert_eq!(parse_iso(b"1970-01-01"), Some((0, None)));
+        assert_eq!(parse_iso(b"1970-01-02"), Some((86_400_000_000_000, None)));
         assert_eq!(
-            parse_iso("2021-03-04T05:06:07.5Z"),
+            parse_iso(b"2021-03-04T05:06:07.5Z"),
             Some((1_614_834_367_500_000_000, Some(0)))
         );
         assert_eq!(
-            parse_iso("2021-03-04T06:06:07.5+01:00").map(|x| x.0),
+            parse_iso(b"2021-03-04T06:06:07.5+01:00").map(|x| x.0),
             Some(1_614_834_367_500_000_000)
         );
-        assert_eq!(parse_iso("2021-02-29"), None);
-        assert_eq!(parse_iso("2021-13-01"), None);
-        assert_eq!(parse_iso("2021-01-01T"), None);
-        assert_eq!(parse_iso("20210101"), None);
-        assert_eq!(parse_iso("2021-01-01X"), None);
+        assert_eq!(parse_iso(b"2021-02-29"), None);
+        assert_eq!(parse_iso(b"2021-13-01"), None);
+        assert_eq!(parse_iso(b"2021-01-01T"), None);
+        assert_eq!(parse_iso(b"20210101"), None);
+        assert_eq!(parse_iso(b"2021-01-01X"), None);
     }
 
     #[test]
     fn pages_both_shapes_and_ragged_records() {
-        let (c, n) = parse_page(br#"[{"a":1,"b":"x"},{"b":"y","c":[1,2]},{"a":2.5}]"#)
-            .unwrap_or_else(|e| unreachable!("{e:?}"));
-        assert_eq!(n, None);
+        let c = page(br#"[{"a":1,"b":"x"},{"b":"y","c":[1,2]},{"a":2.5}]"#);
+        assert_eq!(c.count, None);
         assert_eq!(c.rows, 3);
         let names: Vec<&str> = c.cols.iter().map(|c| &*c.name).collect();
         assert_eq!(names, ["a", "b", "c"]);
@@ -592,27 +817,47 @@ mod tests {
             c.cols[0].cells,
             [Cell::Int(1), Cell::Missing, Cell::Float(2.5)]
         );
-        assert_eq!(c.cols[2].cells[1], Cell::Raw(b"[1,2]".to_vec().into()));
-        let (c, n) = parse_page(br#"{"count": 7, "data": [{"a": true}], "x": {}}"#)
-            .unwrap_or_else(|e| unreachable!("{e:?}"));
-        assert_eq!((c.rows, n), (1, Some(7)));
-        assert!(parse_page(b"[1, 2]").is_err());
-        assert!(parse_page(br#"{"status": 401}"#).is_err());
-        assert!(parse_page(b"[{\"a\": 1}").is_err());
-        assert!(parse_page(b"[] x").is_err());
+        assert_eq!(str_of(&c, c.cols[1].cells[1]), b"y");
+        assert_eq!(str_of(&c, c.cols[2].cells[1]), b"[1,2]");
+        let c = page(br#"{"count": 7, "data": [{"a": true}], "x": {}}"#);
+        assert_eq!((c.rows, c.count), (1, Some(7)));
+        for bad in [
+            &b"[1, 2]"[..],
+            br#"{"status": 401}"#,
+            b"[{\"a\": 1}",
+            b"[] x",
+        ] {
+            assert!(parse_page(Bytes::copy_from_slice(bad)).is_none());
+        }
     }
 
     #[test]
-    fn append_pads_missing_columns() {
-        let (mut a, _) = parse_page(br#"[{"a":1}]"#).unwrap_or_else(|e| unreachable!("{e:?}"));
-        let (b, _) =
-            parse_page(br#"[{"b":2},{"a":3,"a":4}]"#).unwrap_or_else(|e| unreachable!("{e:?}"));
-        a.append(b);
-        assert_eq!(a.rows, 3);
-        assert_eq!(a.cols[0].cells, [Cell::Int(1), Cell::Missing, Cell::Int(4)]);
-        assert_eq!(
-            a.cols[1].cells,
-            [Cell::Missing, Cell::Int(2), Cell::Missing]
-        );
+    fn escaped_text_is_unescaped_and_plain_text_points_into_the_body() {
+        let c = page(br#"[{"a":"plain","b":"tab\there \u00e9 \"q\"","c":""}]"#);
+        let cells: Vec<Cell> = c.cols.iter().map(|col| col.cells[0]).collect();
+        assert!(matches!(cells[0], Cell::Str(Span { src: 0, .. })));
+        assert!(matches!(cells[1], Cell::Str(Span { src: 1, .. })));
+        assert_eq!(str_of(&c, cells[0]), b"plain");
+        assert_eq!(str_of(&c, cells[1]), "tab\there \u{e9} \"q\"".as_bytes());
+        assert_eq!(str_of(&c, cells[2]), b"");
+    }
+
+    #[test]
+    fn pages_line_up_columns_by_name() {
+        let mut p = Pages::default();
+        p.push(page(br#"[{"a":1}]"#));
+        p.push(page(br#"[{"b":"x"},{"a":3,"a":4}]"#));
+        assert_eq!(p.rows, 3);
+        assert_eq!(p.names, ["a".into(), "b".into()] as [Box<str>; 2]);
+        let layout = p.layout();
+        let a: Vec<Cell> = column(&p, &layout, 0).map(|(c, _)| c).collect();
+        assert_eq!(a, [Cell::Int(1), Cell::Missing, Cell::Int(4)]);
+        let b: Vec<Vec<u8>> = column(&p, &layout, 1)
+            .map(|(c, src)| match c {
+                Cell::Str(s) => text(src, s).to_vec(),
+                other => format!("{other:?}").into_bytes(),
+            })
+            .collect();
+        assert_eq!(b, [b"Missing".to_vec(), b"x".to_vec(), b"Missing".to_vec()]);
     }
 }

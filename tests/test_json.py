@@ -29,6 +29,16 @@ def test_loads_agrees_with_json_module(text):
     assert list(_core.loads(text)) == list(json.loads(text)) if text.startswith(b"{") else True
 
 
+def test_large_bodies_share_repeated_strings():
+    # Up to 8 MiB, orjson parses (when installed); above, jiter, which gives each
+    # repeated string one object (memory for large record lists).
+    body = json.dumps([{"basin": "Permian", "i": i} for i in range(300_000)]).encode()
+    assert len(body) > 8 << 20
+    out = _core.loads(body)
+    assert out == json.loads(body)
+    assert out[0]["basin"] is out[-1]["basin"]
+
+
 def test_key_order_and_duplicates():
     data = _core.loads(b'{"z": 1, "a": 2, "m": 3, "a": 4}')
     assert list(data) == ["z", "a", "m"] and data["a"] == 4

@@ -9,7 +9,8 @@
 use jiter::{FloatMode, PartialMode, PythonParse, StringCacheMode};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use super::errors::new_error;
 use crate::http::jsonfmt;
@@ -206,10 +207,40 @@ fn dict_key(k: &Bound<'_, PyAny>) -> Result<String, Fail> {
     ))))
 }
 
+/// Bodies up to this size go to orjson when it is installed: it parses them
+/// about 1.5x faster than jiter with string sharing. Larger ones stay with
+/// jiter, whose sharing of repeated strings matters more there (W4: ~50 MB less
+/// for 100,000 records).
+const ORJSON_MAX: usize = 8 << 20;
+
+static ORJSON: PyOnceLock<Option<Py<PyAny>>> = PyOnceLock::new();
+
+/// `orjson.loads`, imported on first use (None when orjson is not installed).
+fn orjson_loads(py: Python<'_>) -> Option<&Bound<'_, PyAny>> {
+    ORJSON
+        .get_or_init(py, || {
+            py.import("orjson")
+                .and_then(|m| m.getattr("loads"))
+                .ok()
+                .map(Bound::unbind)
+        })
+        .as_ref()
+        .map(|f| f.bind(py))
+}
+
 /// Parse JSON bytes into Python objects, raising petro's `JSONDecodeError`
 /// (also a `json.JSONDecodeError`) with the position of the problem.
 pub fn loads<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
     let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
+    if data.len() <= ORJSON_MAX {
+        if let Some(f) = orjson_loads(py) {
+            // What orjson refuses (ints beyond 64 bits, NaN, invalid JSON...) goes
+            // to jiter, which accepts the first two and words the errors.
+            if let Ok(v) = f.call1((PyBytes::new(py, data),)) {
+                return Ok(v);
+            }
+        }
+    }
     let parser = PythonParse {
         allow_inf_nan: true,
         // Repeated values (basin names, operators, dates) share one Python str, as keys do:

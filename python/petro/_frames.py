@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from typing import Any
 
@@ -57,6 +58,22 @@ def to_pandas(records: list[dict[str, Any]]) -> Any:
             if raw and all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
                 df[col] = s.astype("Int64")
     return df
+
+
+def from_builder(builder: Any) -> Any:
+    """The DataFrame of a ``_core.FrameBuilder``'s pages.
+
+    The cyclic garbage collector is paused meanwhile: the millions of values made
+    here cannot form cycles, yet each collection would walk every column's list
+    (about 5% of the time for 100,000 records).
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return from_columns(builder.finish())
+    finally:
+        if paused:
+            gc.enable()
 
 
 def from_columns(columns: list[tuple[str, str, Any, Any, bool]]) -> Any:

@@ -367,7 +367,7 @@ class PetroAI:
 
     def _frame(self, plan: _Plan[Any], skip: int = 0) -> Any:
         """Drive a paging plan into a pandas DataFrame without per-record dicts."""
-        from ._frames import from_columns
+        from ._frames import from_builder
 
         builder = _core.FrameBuilder()
         try:
@@ -377,9 +377,9 @@ class PetroAI:
                 builder.append(page)
         except KeyboardInterrupt:
             stopped = QueryInterrupted([], skip + len(builder))
-            stopped.frame = from_columns(builder.finish())  # type: ignore[attr-defined]
+            stopped.frame = from_builder(builder)  # type: ignore[attr-defined]
             raise stopped from None
-        return from_columns(builder.finish())
+        return from_builder(builder)
 
     def _run(self, plan: _Plan[_T]) -> _T:
         """Drive a plan that emits no records to its result."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import re
 from typing import Any
@@ -120,27 +121,20 @@ def from_columns(columns: list[tuple[str, str, Any, Any, bool]]) -> Any:
     return df
 
 
-_TEXT_DTYPE: Any = None
-_DATE_DTYPES: dict[bool, Any] = {}
-
-
+@functools.cache
 def _date_dtype(utc: bool) -> Any:
     """The dtype ``pandas.to_datetime`` gives ISO date strings (pandas 3 infers the unit)."""
-    if utc not in _DATE_DTYPES:
-        import pandas as pd
+    import pandas as pd
 
-        _DATE_DTYPES[utc] = pd.to_datetime(pd.Series(["2000-01-01"]), utc=utc).dtype
-    return _DATE_DTYPES[utc]
+    return pd.to_datetime(pd.Series(["2000-01-01"]), utc=utc).dtype
 
 
+@functools.cache
 def _text_dtype() -> Any:
     """The dtype pandas infers for a column of str (``str`` in pandas 3, else object)."""
-    global _TEXT_DTYPE
-    if _TEXT_DTYPE is None:
-        import pandas as pd
+    import pandas as pd
 
-        _TEXT_DTYPE = pd.Series(["x", None]).dtype
-    return _TEXT_DTYPE
+    return pd.Series(["x", None]).dtype
 
 
 def to_polars(records: list[dict[str, Any]]) -> Any:

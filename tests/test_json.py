@@ -39,6 +39,16 @@ def test_large_bodies_share_repeated_strings():
     assert out[0]["basin"] is out[-1]["basin"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [b"[18446744073709551616]", b"[123456789012345678901234567890]",
+     b'{"id": -98765432109876543210}', b"[9223372036854775807, -9223372036854775808]"],
+)  # fmt: skip
+def test_ints_beyond_64_bits_stay_exact(text):
+    # orjson (small bodies) turns them into floats: such bodies go to jiter.
+    assert _core.loads(text) == json.loads(text)
+
+
 def test_key_order_and_duplicates():
     data = _core.loads(b'{"z": 1, "a": 2, "m": 3, "a": 4}')
     assert list(data) == ["z", "a", "m"] and data["a"] == 4

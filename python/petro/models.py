@@ -312,9 +312,10 @@ class Response:
     def json(self, **kwargs: Any) -> Any:
         """Parse the body as JSON into dicts, lists, str, int, float, bool and None.
 
-        orjson parses bodies up to 8 MiB; larger ones are parsed in the Rust core
-        (jiter, straight from the body bytes, one str per repeated value), as is
-        anything orjson refuses (ints beyond 64 bits, ``NaN``). With keyword
+        orjson parses bodies up to 8 MiB. The Rust core (jiter, straight from the
+        body bytes, one str per repeated value) parses larger ones, bodies with a
+        run of 20+ digits (ints beyond 64 bits, which orjson would make floats) and
+        anything orjson refuses (``NaN``). With keyword
         arguments (``object_hook``, ``parse_float``...), or a non-UTF-8 charset,
         the standard library's ``json.loads`` is used instead.
 

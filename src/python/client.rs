@@ -808,7 +808,7 @@ pub fn dumps<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'p
 #[pyfunction]
 pub fn loads<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     if let Ok(b) = data.cast::<PyBytes>() {
-        return json::loads(py, b.as_bytes());
+        return json::loads_from(py, b.as_bytes(), Some(b));
     }
     if let Ok(s) = data.cast::<PyString>() {
         return json::loads(py, s.to_cow()?.as_bytes());

@@ -213,6 +213,19 @@ fn dict_key(k: &Bound<'_, PyAny>) -> Result<String, Fail> {
 /// for 100,000 records).
 const ORJSON_MAX: usize = 8 << 20;
 
+/// A run of 20 or more digits: maybe an int beyond 64 bits, which orjson turns
+/// into a lossy float (jiter keeps it exact). Runs of 19 digits fit in an i64.
+fn long_digit_run(data: &[u8]) -> bool {
+    let mut run = 0;
+    for b in data {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        if run >= 20 {
+            return true;
+        }
+    }
+    false
+}
+
 static ORJSON: PyOnceLock<Option<Py<PyAny>>> = PyOnceLock::new();
 
 /// `orjson.loads`, imported on first use (None when orjson is not installed).
@@ -231,12 +244,27 @@ fn orjson_loads(py: Python<'_>) -> Option<&Bound<'_, PyAny>> {
 /// Parse JSON bytes into Python objects, raising petro's `JSONDecodeError`
 /// (also a `json.JSONDecodeError`) with the position of the problem.
 pub fn loads<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    loads_from(py, data, None)
+}
+
+/// `loads`; `owner` is a Python bytes object holding exactly `data`, handed to
+/// orjson as it is instead of being copied.
+pub fn loads_from<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    owner: Option<&Bound<'py, PyBytes>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let whole = data.len();
     let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
-    if data.len() <= ORJSON_MAX {
+    if data.len() <= ORJSON_MAX && !long_digit_run(data) {
         if let Some(f) = orjson_loads(py) {
-            // What orjson refuses (ints beyond 64 bits, NaN, invalid JSON...) goes
-            // to jiter, which accepts the first two and words the errors.
-            if let Ok(v) = f.call1((PyBytes::new(py, data),)) {
+            let arg = match owner {
+                Some(b) if data.len() == whole => b.clone(),
+                _ => PyBytes::new(py, data),
+            };
+            // What orjson refuses (NaN, invalid JSON...) goes to jiter, which
+            // accepts NaN and words the errors.
+            if let Ok(v) = f.call1((arg,)) {
                 return Ok(v);
             }
         }

@@ -1,6 +1,7 @@
 """JSON in and out agrees with the standard library."""
 
 import datetime
+import gc
 import json
 import math
 
@@ -47,6 +48,30 @@ def test_large_bodies_share_repeated_strings():
 def test_ints_beyond_64_bits_stay_exact(text):
     # orjson (small bodies) turns them into floats: such bodies go to jiter.
     assert _core.loads(text) == json.loads(text)
+
+
+@pytest.mark.parametrize("pad", [0, 1, 7, 19, 20, 21, 33])
+def test_big_int_is_found_at_any_offset_of_a_large_body(pad):
+    # The scan for 20+ digit runs probes every 20th byte: a run must not slip between.
+    body = b"[" + b'"x", 1234567890123456789, ' * 20_000 + b" " * pad + b"12345678901234567890]"
+    assert _core.loads(body)[-1] == 12345678901234567890
+
+
+def test_large_parse_leaves_the_gc_as_it_found_it():
+    # Large bodies are parsed with the cyclic GC paused; it must come back as it was.
+    body = json.dumps([{"i": i, "s": str(i)} for i in range(30_000)]).encode()
+    assert len(body) > 256 << 10 and gc.isenabled()
+    assert _core.loads(body)[-1] == {"i": 29_999, "s": "29999"}
+    assert gc.isenabled()
+    with pytest.raises(petro.exceptions.JSONDecodeError):
+        _core.loads(body[:-1])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        _core.loads(body)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_key_order_and_duplicates():

@@ -43,6 +43,38 @@ def test_results_come_back_in_input_order(server):
     assert all(isinstance(r, petro.Response) for r in out)
 
 
+@pytest.mark.parametrize(
+    "setup",
+    [
+        lambda s: setattr(s, "auth", ("app", "secret")),
+        lambda s: setattr(s, "auth", petro.BearerAuth("tok")),
+        lambda s: s.headers.update({"Content-Type": "text/x-mine", "X-A": "1"}),
+        lambda s: setattr(s, "params", {"sp": "1"}),  # URL-dependent: prepared in full
+        lambda s: setattr(s, "trust_env", False),
+        lambda s: None,  # netrc may apply per URL: prepared in full
+    ],
+)
+def test_batch_items_go_out_as_request_sends_them(server, setup):
+    # Simple items share one prepared template; it must match a full prepare.
+    def shape(r):
+        echo = r.json()
+        headers = sorted((k.lower(), v) for k, v in echo["headers"] if k.lower() != "host")
+        return echo["method"], echo["path"], headers, echo["body"]
+
+    with petro.Session() as s:
+        setup(s)
+        items = [
+            {"method": "POST", "url": server.url("/echo?a=1"), "json": {"n": 1}},
+            {"method": "GET", "url": server.url("/echo")},
+            {"method": "PUT", "url": server.url("/echo"), "json": None},
+            {"method": "DELETE", "url": server.url("/echo"), "json": [1, "é"]},
+        ]
+        batch = s.request_many(items)
+        single = [s.request(**item) for item in items]
+    assert [shape(r) for r in batch] == [shape(r) for r in single]
+    assert [r.request.method for r in batch] == ["POST", "GET", "PUT", "DELETE"]
+
+
 def test_empty_batch_and_bad_items():
     with petro.Session() as s:
         assert s.request_many([]) == []

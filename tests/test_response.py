@@ -1,6 +1,7 @@
 """Response attributes and body handling."""
 
 import datetime
+import json
 import pickle
 
 import pytest
@@ -87,6 +88,29 @@ def test_text_encodings(server):
     assert r.text == "é"
     r.encoding = "latin-1"
     assert r.text == "Ã©"
+
+
+@pytest.mark.parametrize(
+    "ctype",
+    ["application/json", "application/json; charset=utf-8", "application/json;charset=UTF8",
+     'application/json; charset="utf-8"', "text/plain", "text/plain; charset=latin-1",
+     "application/json; charset=ISO-8859-1", "text/plain; xcharset=utf-8", "application/octet-stream",
+     "application/json; foo=bar; charset = 'u8'"],
+)  # fmt: skip
+def test_json_charset_rule_matches_encoding(server, ctype):
+    # .json() decides "UTF-8 straight away" in Rust; it must agree with .encoding's rules.
+    from urllib.parse import quote
+
+    from petro.models import _UTF8, _encoding_from_ctype
+
+    body = '["é"]'.encode().hex()
+    r = petro.get(server.url(f"/bytes?hex={body}&ctype={quote(ctype)}"))
+    enc = _encoding_from_ctype(ctype)
+    utf8 = enc is None or enc.lower() in _UTF8 or (enc == "ISO-8859-1" and "charset" not in ctype)
+    assert r._raw.utf8_json is utf8
+    assert r.json() == (["é"] if utf8 else json.loads(r.content.decode(enc)))
+    r.encoding = "latin-1"  # set by the user: the Python rules apply
+    assert r.json() == ["Ã©"]
 
 
 def test_response_pickles(server):

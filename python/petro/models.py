@@ -322,6 +322,12 @@ class Response:
         Raises:
             JSONDecodeError: the body is not valid JSON (also a ``json.JSONDecodeError``).
         """
+        raw = self._raw
+        if not kwargs and self._encoding is _NOT_READ and raw is not None and raw.utf8_json:
+            # The common case, decided in Rust without building the header dict.
+            if self._content is _NOT_READ and not self._content_consumed:
+                return raw.json()
+            return _core.loads(self.content)
         enc = self.encoding
         native = not kwargs and (enc is None or enc.lower() in _UTF8 or self._default_latin1())
         if native:

@@ -163,28 +163,39 @@ def _merge_cookies(cookies: Any) -> list[tuple[str, str]] | None:
 
 
 class _Call:
-    """One prepared request: the native call's arguments and what errors need."""
+    """One prepared request: the native call's arguments and what errors need.
 
-    __slots__ = ("args", "body", "method", "pairs", "prepared", "url")
+    ``args`` starts with ``(method, url, header pairs, body)``; ``prepared`` is the
+    ``PreparedRequest`` an auth callable saw, if any.
+    """
 
-    def __init__(
-        self, args: tuple, prepared: Any, method: str, url: str, pairs: list, body: Any
-    ) -> None:
+    __slots__ = ("args", "prepared")
+
+    def __init__(self, args: tuple, prepared: Any = None) -> None:
         self.args = args
         self.prepared = prepared
-        self.method = method
-        self.url = url
-        self.pairs = pairs
-        self.body = body
+
+    @property
+    def method(self) -> str:
+        return self.args[0]
+
+    @property
+    def url(self) -> str:
+        return self.args[1]
 
     def failed(self, e: RequestException) -> RequestException:
         """Attach the request to a core error and log it."""
-        debug("%s %s -> %s: %s", self.method, _redact_url(self.url), type(e).__name__, e)
+        method, url, pairs, body = self.args[:4]
+        debug("%s %s -> %s: %s", method, _redact_url(url), type(e).__name__, e)
         if e.request is None:
             e.request = self.prepared or PreparedRequest(
-                self.method.upper(), self.url, CaseInsensitiveDict(self.pairs), self.body
+                method.upper(), url, CaseInsensitiveDict(pairs), body
             )
         return e
+
+
+#: A ``request_many`` item with only these keys may use the batch's template.
+_SIMPLE_KEYS = frozenset({"method", "url", "json"})
 
 
 class Session:
@@ -489,7 +500,7 @@ class Session:
             policy._native() if policy is not None else None,
             idempotent,
         )
-        return _Call(args, prepared, method, url, pairs, body)
+        return _Call(args, prepared)
 
     def _finish(self, raw: Any, call: _Call, hooks: Any) -> Response:
         """Wrap the native response, log its attempts, run response hooks."""
@@ -566,7 +577,21 @@ class Session:
             raise TypeError("request_many() takes a list of requests (dicts or (method, url))")
         calls: list[_Call] = []
         hooks: list[Any] = []
+        template = self._batch_template()
         for i, item in enumerate(requests):
+            if (
+                template is not None
+                and type(item) is dict
+                and item.keys() <= _SIMPLE_KEYS
+                and type(item.get("method")) is str
+                and type(item.get("url")) is str
+            ):
+                # Everything but method, URL and JSON body is the session's: reuse it.
+                body = item.get("json")
+                pairs, tail = template[body is not None]
+                calls.append(_Call((item["method"], item["url"], pairs, None, body, *tail)))
+                hooks.append(None)
+                continue
             if isinstance(item, Mapping):
                 opts = dict(item)
                 try:
@@ -590,10 +615,37 @@ class Session:
             calls.append(self._prepare(method, url, **opts))
         return calls, hooks
 
+    def _batch_template(self) -> tuple[tuple[list, tuple], tuple[list, tuple]] | None:
+        """For ``request_many``: the (header pairs, trailing args) ``_prepare`` gives a
+        request with only a method, a URL and maybe a JSON body, without and with the
+        body. None when they would depend on the URL (session params, netrc lookups,
+        auth callables): each item is then prepared in full."""
+        if self.params:
+            return None
+        if self.auth is not None:
+            if _auth_header(self.auth) is None:
+                return None
+        elif self.trust_env and "authorization" not in self.headers:
+            return None
+        out = []
+        for body in (None, 0):
+            args = self._prepare("GET", "http://template.invalid/", json=body).args
+            out.append((args[2], args[5:]))
+        return out[0], out[1]
+
     def _collect_many(
         self, results: list[Any], calls: list[_Call], hooks: list[Any], return_exceptions: bool
     ) -> list[Any]:
         """Wrap a batch's native results in order; raise one ``BatchError`` for its failures."""
+        if not (debug_enabled() or self.hooks.get("response") or any(hooks)):
+            # Nothing to log or call per response: wrap them in one pass.
+            raw_type, from_raw = _core.RawResponse, Response._from_raw
+            fast = [
+                from_raw(raw, call.prepared) if type(raw) is raw_type else None
+                for raw, call in zip(results, calls, strict=True)
+            ]
+            if None not in fast:
+                return fast
         out: list[Any] = []
         errors: list[tuple[int, BaseException]] = []
         for i, (raw, call) in enumerate(zip(results, calls, strict=True)):

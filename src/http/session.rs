@@ -421,15 +421,13 @@ impl Session {
                 // requests sends an explicit zero length for body-less POST/PUT/...
                 sent.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
             }
-            let mut builder = client
-                .request(method.clone(), url.clone())
-                .headers(sent.clone());
-            if let Some(b) = &body {
-                builder = builder.body(b.clone());
-            }
+            // The request is built whole (the builder would re-insert every header).
+            let mut request = reqwest::Request::new(method.clone(), url.clone());
+            *request.headers_mut() = sent.clone();
+            *request.body_mut() = body.clone().map(reqwest::Body::from);
             let started = Instant::now();
-            let resp = builder
-                .send()
+            let resp = client
+                .execute(request)
                 .await
                 .map_err(|e| classify_send_error(&e, &url, via_proxy, timeouts))?;
             let elapsed = started.elapsed();

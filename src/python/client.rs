@@ -311,7 +311,8 @@ async fn run_many(
         .map(|spec| {
             let session = session.clone();
             async move {
-                let resp = session.execute(spec).await;
+                // Boxed: the request's future is large, and buffered() moves its items.
+                let resp = Box::pin(session.execute(spec)).await;
                 let page = match &resp {
                     Ok(r) if parse_records && (200..300).contains(&r.status) => {
                         r.body.clone().map(parse_page)
@@ -575,6 +576,25 @@ fn joined(map: &http::HeaderMap, name: &http::header::HeaderName) -> String {
     out
 }
 
+/// Whether a body with this Content-Type is JSON to read as UTF-8, by the rules
+/// of `Response.json()` in Python: no charset (requests' ISO-8859-1 default for
+/// `text/*` does not apply to JSON), or a UTF-8 one.
+fn json_as_utf8(ctype: &str) -> bool {
+    let mut parts = ctype.split(';');
+    let main = parts.next().unwrap_or_default();
+    for param in parts {
+        let (key, value) = param.split_once('=').unwrap_or((param, ""));
+        if key.trim().eq_ignore_ascii_case("charset") {
+            let value = value.trim().trim_matches(|c| c == '\'' || c == '"');
+            return ["utf-8", "utf8", "utf_8", "u8"]
+                .iter()
+                .any(|u| value.eq_ignore_ascii_case(u));
+        }
+    }
+    // A text type's default ISO-8859-1 counts as UTF-8 only with no "charset" anywhere.
+    !(main.to_ascii_lowercase().contains("text") && ctype.to_ascii_lowercase().contains("charset"))
+}
+
 /// Header bytes as http.client shows them: Latin-1.
 fn latin1(v: &[u8]) -> String {
     v.iter().map(|b| *b as char).collect()
@@ -675,6 +695,16 @@ impl PyRawResponse {
         self.headers
             .contains_key(http::header::CONTENT_TYPE)
             .then(|| joined(&self.headers, &http::header::CONTENT_TYPE))
+    }
+
+    /// True when `Response.json()` may parse the body as UTF-8 straight away:
+    /// the Content-Type names no charset, or a UTF-8 one (`Response.encoding`'s
+    /// rules, without building the header dict).
+    #[getter]
+    fn utf8_json(&self) -> bool {
+        self.headers
+            .get(http::header::CONTENT_TYPE)
+            .is_none_or(|_| json_as_utf8(&joined(&self.headers, &http::header::CONTENT_TYPE)))
     }
 
     /// (method, url, headers) of the request as finally sent.

@@ -113,6 +113,27 @@ def test_json_charset_rule_matches_encoding(server, ctype):
     assert r.json() == ["Ã©"]
 
 
+def test_body_becomes_bytes_once(server):
+    # Bodies up to 8 MiB are made a bytes object on arrival: .content and .json()
+    # (orjson) use that one object, with no copy per access.
+    r = petro.get(server.url("/bytes?hex=5b312c325d&ctype=application/json"))
+    assert r._raw.content() is r._raw.content()
+    assert r.content is r._raw.content() and r.json() == [1, 2]
+    with petro.Session() as s:
+        (b,) = s.request_many([("GET", server.url("/bytes?hex=5b335d"))])
+    assert b._raw.content() is b._raw.content() and b.json() == [3]
+
+
+def test_big_ints_in_a_response_stay_exact(server):
+    # Whether orjson may parse a body is decided as it arrives; 20+ digits go to jiter.
+    body = b'{"id": 123456789012345678901234567890, "n": 1}'
+    url = server.url(f"/bytes?hex={body.hex()}&ctype=application/json")
+    assert petro.get(url).json()["id"] == 123456789012345678901234567890
+    with petro.Session() as s:
+        (r,) = s.request_many([("GET", url)])
+    assert r.json()["id"] == 123456789012345678901234567890
+
+
 def test_response_pickles(server):
     r = petro.get(server.url("/status?code=404"), auth=("user", "topsecretpassword"))
     clone = pickle.loads(pickle.dumps(r))

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use super::bridge::{self, TaskHandle};
@@ -296,7 +297,21 @@ fn specs_of(py: Python<'_>, calls: Vec<Bound<'_, PyTuple>>) -> PyResult<Vec<Requ
 
 /// A `request_many` result, with its body as a page of records when asked
 /// (inner None: the body is not one).
-type ManyResult = (Result<Response, Error>, Option<Option<Page>>);
+/// A response, its body as a page of records when asked for, and whether
+/// orjson may parse its body (`json::orjson_can_parse`).
+type ManyResult = (Result<Response, Error>, Option<Option<Page>>, bool);
+
+/// `session.execute(spec)`, then (still off the GIL) whether orjson may parse
+/// the body: `.json()` then need not scan it.
+async fn execute_checked(
+    session: Arc<Session>,
+    spec: RequestSpec,
+) -> Result<(Response, bool), Error> {
+    // Boxed: the request's future is large, and callers move theirs around.
+    let resp = Box::pin(session.execute(spec)).await?;
+    let ok = resp.body.as_deref().is_some_and(json::orjson_can_parse);
+    Ok((resp, ok))
+}
 
 /// Run every request, at most `concurrency` in flight, results in input order.
 /// With `parse_records`, each successful body is parsed into a page of records
@@ -311,15 +326,18 @@ async fn run_many(
         .map(|spec| {
             let session = session.clone();
             async move {
-                // Boxed: the request's future is large, and buffered() moves its items.
-                let resp = Box::pin(session.execute(spec)).await;
-                let page = match &resp {
-                    Ok(r) if parse_records && (200..300).contains(&r.status) => {
-                        r.body.clone().map(parse_page)
-                    }
-                    _ => None,
-                };
-                (resp, page)
+                if parse_records {
+                    let resp = Box::pin(session.execute(spec)).await;
+                    let page = match &resp {
+                        Ok(r) if (200..300).contains(&r.status) => r.body.clone().map(parse_page),
+                        _ => None,
+                    };
+                    return (resp, page, false);
+                }
+                match execute_checked(session, spec).await {
+                    Ok((resp, ok)) => (Ok(resp), None, ok),
+                    Err(e) => (Err(e), None, false),
+                }
             }
         })
         .buffered(concurrency.max(1))
@@ -336,12 +354,14 @@ fn many_to_py(
     results
         .into_iter()
         .map(|r| match r {
-            (Ok(resp), page) => {
-                let raw = PyRawResponse::from_core(resp, blocking);
+            (Ok(resp), page, orjson_ok) => {
+                // A parsed page points into the Rust body: no second copy then.
+                let raw = PyRawResponse::from_core(resp, blocking)
+                    .with_py_body(py, orjson_ok && page.is_none());
                 *raw.records.lock().unwrap_or_else(|e| e.into_inner()) = page;
                 Ok(Py::new(py, raw)?.into_any())
             }
-            (Err(e), _) => Ok(to_py(py, e).into_value(py).into_any()),
+            (Err(e), _, _) => Ok(to_py(py, e).into_value(py).into_any()),
         })
         .collect()
 }
@@ -420,8 +440,8 @@ impl PySession {
         )
         .into_spec(py)?;
         let session = self.inner.clone();
-        let resp = wait(py, async move { session.execute(spec).await })?;
-        Ok(PyRawResponse::from_core(resp, true))
+        let (resp, orjson_ok) = wait(py, execute_checked(session, spec))?;
+        Ok(PyRawResponse::from_core(resp, true).with_py_body(py, orjson_ok))
     }
 
     /// Start one request for asyncio; `args` is the tuple `request` takes.
@@ -438,8 +458,11 @@ impl PySession {
         bridge::spawn(
             event_loop,
             on_done,
-            async move { session.execute(spec).await },
-            |py, resp| Ok(Py::new(py, PyRawResponse::from_core(resp, false))?.into_any()),
+            execute_checked(session, spec),
+            |py, (resp, orjson_ok)| {
+                let raw = PyRawResponse::from_core(resp, false).with_py_body(py, orjson_ok);
+                Ok(Py::new(py, raw)?.into_any())
+            },
         )
     }
 
@@ -555,6 +578,9 @@ pub struct PyRawResponse {
     /// The body as a page of records, when `request_many` was asked to parse it
     /// (inner None: it is not one).
     records: std::sync::Mutex<Option<Option<Page>>>,
+    /// The body as a Python bytes object, when it was made one on arrival (see
+    /// `with_py_body`); `body` then shares its memory.
+    py_body: Option<Py<PyBytes>>,
 }
 
 /// Header pairs as http.client shows them (values as Latin-1).
@@ -641,6 +667,7 @@ impl PyRawResponse {
             attempts,
             blocking,
             records: std::sync::Mutex::new(None),
+            py_body: None,
         }
     }
 
@@ -654,6 +681,22 @@ impl PyRawResponse {
     }
 
     /// The whole body (read now if it was streamed).
+    /// Make a body that orjson will parse a Python bytes object now, while the
+    /// GIL is held anyway: `.content` then hands it out and `.json()` parses it
+    /// without another copy (requests also keeps the body as bytes). Larger
+    /// bodies stay in Rust, where jiter parses them in place.
+    ///
+    /// `orjson_ok`: `json::orjson_can_parse(body)`, found with the GIL released.
+    fn with_py_body(mut self, py: Python<'_>, orjson_ok: bool) -> Self {
+        let body = self.body.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = body.as_ref().filter(|_| orjson_ok) {
+            let bytes = PyBytes::new(py, b);
+            *body = Some(Bytes::from_owner(PyBackedBytes::from(bytes.clone())));
+            self.py_body = Some(bytes.unbind());
+        }
+        self
+    }
+
     pub(crate) fn full_body(&self, py: Python<'_>) -> PyResult<Bytes> {
         if let Some(b) = self.body.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             return Ok(b.clone());
@@ -748,12 +791,20 @@ impl PyRawResponse {
 
     /// The whole body as bytes (reads the rest of a stream).
     fn content<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        if let Some(b) = &self.py_body {
+            return Ok(b.bind(py).clone());
+        }
         let body = self.full_body(py)?;
         Ok(PyBytes::new(py, &body))
     }
 
     /// Parse the body as JSON straight from the Rust buffer.
     fn json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(b) = &self.py_body {
+            let b = b.bind(py);
+            // Made only for bodies orjson parses exactly (checked on arrival).
+            return json::loads_from(py, b.as_bytes(), Some(b), Some(true));
+        }
         let body = self.full_body(py)?;
         json::loads(py, &body)
     }
@@ -838,7 +889,7 @@ pub fn dumps<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'p
 #[pyfunction]
 pub fn loads<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     if let Ok(b) = data.cast::<PyBytes>() {
-        return json::loads_from(py, b.as_bytes(), Some(b));
+        return json::loads_from(py, b.as_bytes(), Some(b), None);
     }
     if let Ok(s) = data.cast::<PyString>() {
         return json::loads(py, s.to_cow()?.as_bytes());

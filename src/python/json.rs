@@ -211,7 +211,7 @@ fn dict_key(k: &Bound<'_, PyAny>) -> Result<String, Fail> {
 /// about 1.5x faster than jiter with string sharing. Larger ones stay with
 /// jiter, whose sharing of repeated strings matters more there (W4: ~50 MB less
 /// for 100,000 records).
-const ORJSON_MAX: usize = 8 << 20;
+pub(crate) const ORJSON_MAX: usize = 8 << 20;
 
 /// A run of 20 or more digits: maybe an int beyond 64 bits, which orjson turns
 /// into a lossy float (jiter keeps it exact). Runs of 19 digits fit in an i64.
@@ -296,23 +296,33 @@ fn without_gc<'py, T>(py: Python<'py>, f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// Whether orjson parses these bytes exactly: at most `ORJSON_MAX` and no int
+/// beyond 64 bits. Pure Rust: callers run it with the GIL released, as a body
+/// arrives, and hand the answer to `loads_from`.
+pub(crate) fn orjson_can_parse(data: &[u8]) -> bool {
+    let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
+    data.len() <= ORJSON_MAX && !long_digit_run(data)
+}
+
 /// Parse JSON bytes into Python objects, raising petro's `JSONDecodeError`
 /// (also a `json.JSONDecodeError`) with the position of the problem.
 pub fn loads<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    loads_from(py, data, None)
+    loads_from(py, data, None, None)
 }
 
 /// `loads`; `owner` is a Python bytes object holding exactly `data`, handed to
-/// orjson as it is instead of being copied.
+/// orjson as it is instead of being copied; `orjson_ok` is `orjson_can_parse(data)`
+/// when already known.
 pub fn loads_from<'py>(
     py: Python<'py>,
     data: &[u8],
     owner: Option<&Bound<'py, PyBytes>>,
+    orjson_ok: Option<bool>,
 ) -> PyResult<Bound<'py, PyAny>> {
     if data.len() >= PAUSE_GC_FROM {
-        without_gc(py, || parse(py, data, owner))
+        without_gc(py, || parse(py, data, owner, orjson_ok))
     } else {
-        parse(py, data, owner)
+        parse(py, data, owner, orjson_ok)
     }
 }
 
@@ -320,10 +330,11 @@ fn parse<'py>(
     py: Python<'py>,
     data: &[u8],
     owner: Option<&Bound<'py, PyBytes>>,
+    orjson_ok: Option<bool>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let whole = data.len();
     let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
-    if data.len() <= ORJSON_MAX && !long_digit_run(data) {
+    if orjson_ok.unwrap_or_else(|| orjson_can_parse(data)) {
         if let Some(f) = orjson_loads(py) {
             let arg = match owner {
                 Some(b) if data.len() == whole => b.clone(),

@@ -1164,14 +1164,16 @@ mod tests {
     /// skip 0, 1000, 2000, ...): each page equals the plain query. Run with
     /// `PETRO_BENCH_RECORDS=100000 cargo test --release store::tests::deep_pages -- --nocapture`
     /// for timings with and without the checkpoints.
-    #[test]
-    fn deep_pages() {
-        let n: i64 = std::env::var("PETRO_BENCH_RECORDS")
+    /// `PETRO_BENCH_RECORDS`, or `default` (the timing tests' table size).
+    fn bench_records(default: usize) -> usize {
+        std::env::var("PETRO_BENCH_RECORDS")
             .ok()
             .and_then(|v| v.parse().ok())
-            .unwrap_or(5_000);
-        let page = 1000;
-        let s = Arc::new(Store::open(None).unwrap());
+            .unwrap_or(default)
+    }
+
+    /// `n` Production records: 50 per well, 7 basins, ids in order.
+    fn load_production(s: &Store, n: usize) {
         s.bulk_load(
             "Production",
             (0..n).map(|i| {
@@ -1186,6 +1188,14 @@ mod tests {
             }),
         )
         .unwrap();
+    }
+
+    #[test]
+    fn deep_pages() {
+        let n = bench_records(5_000) as i64;
+        let page = 1000;
+        let s = Arc::new(Store::open(None).unwrap());
+        load_production(&s, n as usize);
         s.ensure_indexes().unwrap();
         let c = Arc::new(compile_filter(None).unwrap());
         // One client scan: 4 threads take the next skip in turn; `offset`:
@@ -1272,26 +1282,10 @@ mod tests {
     /// for the one-million-record figure.
     #[test]
     fn indexed_query_is_fast() {
-        let n: usize = std::env::var("PETRO_BENCH_RECORDS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(20_000);
+        let n = bench_records(20_000);
         let s = Store::open(None).unwrap();
         let t0 = std::time::Instant::now();
-        s.bulk_load(
-            "Production",
-            (0..n).map(|i| {
-                let id = format!("{i:08}");
-                let doc = format!(
-                    r#"{{"id":"{id}","wellId":"W{:06}","basinName":"B{}","oilVol_bbl":{}}}"#,
-                    i / 50,
-                    i % 7,
-                    i % 1000
-                );
-                (id, doc)
-            }),
-        )
-        .unwrap();
+        load_production(&s, n);
         s.ensure_indexes().unwrap();
         let load = t0.elapsed();
         let c = compile_filter(Some(&json!({"wellId": "W000123"}))).unwrap();

@@ -323,16 +323,12 @@ class Response:
             JSONDecodeError: the body is not valid JSON (also a ``json.JSONDecodeError``).
         """
         raw = self._raw
-        if not kwargs and self._encoding is _NOT_READ and raw is not None and raw.utf8_json:
-            # The common case, decided in Rust without building the header dict.
-            if self._content is _NOT_READ and not self._content_consumed:
+        # The common case is decided in Rust, without building .encoding or the header dict.
+        fast = not kwargs and self._encoding is _NOT_READ and raw is not None and raw.utf8_json
+        enc = None if fast else self.encoding
+        if fast or (not kwargs and (enc is None or enc.lower() in _UTF8 or self._default_latin1())):
+            if self._content is _NOT_READ and raw is not None and not self._content_consumed:
                 return raw.json()
-            return _core.loads(self.content)
-        enc = self.encoding
-        native = not kwargs and (enc is None or enc.lower() in _UTF8 or self._default_latin1())
-        if native:
-            if self._content is _NOT_READ and self._raw is not None and not self._content_consumed:
-                return self._raw.json()
             return _core.loads(self.content)
         try:
             content = self.content

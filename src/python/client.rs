@@ -680,7 +680,6 @@ impl PyRawResponse {
             .take()
     }
 
-    /// The whole body (read now if it was streamed).
     /// Make a body that orjson will parse a Python bytes object now, while the
     /// GIL is held anyway: `.content` then hands it out and `.json()` parses it
     /// without another copy (requests also keeps the body as bytes). Larger
@@ -697,6 +696,7 @@ impl PyRawResponse {
         self
     }
 
+    /// The whole body (read now if it was streamed).
     pub(crate) fn full_body(&self, py: Python<'_>) -> PyResult<Bytes> {
         if let Some(b) = self.body.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             return Ok(b.clone());
@@ -745,9 +745,7 @@ impl PyRawResponse {
     /// rules, without building the header dict).
     #[getter]
     fn utf8_json(&self) -> bool {
-        self.headers
-            .get(http::header::CONTENT_TYPE)
-            .is_none_or(|_| json_as_utf8(&joined(&self.headers, &http::header::CONTENT_TYPE)))
+        self.content_type().is_none_or(|c| json_as_utf8(&c))
     }
 
     /// (method, url, headers) of the request as finally sent.

@@ -211,7 +211,7 @@ fn dict_key(k: &Bound<'_, PyAny>) -> Result<String, Fail> {
 /// about 1.5x faster than jiter with string sharing. Larger ones stay with
 /// jiter, whose sharing of repeated strings matters more there (W4: ~50 MB less
 /// for 100,000 records).
-pub(crate) const ORJSON_MAX: usize = 8 << 20;
+const ORJSON_MAX: usize = 8 << 20;
 
 /// A run of 20 or more digits: maybe an int beyond 64 bits, which orjson turns
 /// into a lossy float (jiter keeps it exact). Runs of 19 digits fit in an i64.

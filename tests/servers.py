@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import itertools
 import json
 import threading
 import time
@@ -122,6 +123,20 @@ class Handler(BaseHTTPRequestHandler):
         elif p == "/bytes":
             data = bytes.fromhex(q.get("hex", ""))
             self._send(200, data, {"Content-Type": q.get("ctype", "application/octet-stream")})
+        elif p == "/chunked":
+            # The body in chunks cut at `cuts`, each written (and flushed) apart.
+            data = bytes.fromhex(q.get("hex", ""))
+            cuts = [0, *(int(c) for c in q.get("cuts", "").split(",") if c), len(data)]
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for a, b in itertools.pairwise(cuts):
+                if b > a:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (b - a, data[a:b]))
+                    self.wfile.flush()
+                    time.sleep(0.02)
+            self.wfile.write(b"0\r\n\r\n")
         elif p.startswith("/encoded/"):
             enc = p.rsplit("/", 1)[1]
             raw = json.dumps({"encoding": enc, "data": list(range(100))}).encode()

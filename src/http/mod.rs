@@ -21,5 +21,5 @@ pub mod url_util;
 
 pub use error::{Error, ErrorKind, Result};
 pub use request::{RequestSpec, Timeouts};
-pub use response::{BodyStream, Response, SentRequest};
+pub use response::{Body, BodyStream, Response, SentRequest};
 pub use session::{Pool, Session};

@@ -50,19 +50,104 @@ impl BodyStream {
         self.inner = None;
     }
 
-    /// Read everything that is left, into one buffer sized from Content-Length.
-    pub async fn read_to_end(&mut self) -> Result<Bytes> {
+    /// Read everything that is left. Up to `CHUNKED_MAX` the chunks are kept
+    /// as they arrived (see `Body`); a larger body (by Content-Length, or once
+    /// it grows past the limit) is gathered into one buffer as it arrives, so
+    /// it is never held twice.
+    pub async fn read_to_end(&mut self) -> Result<Body> {
         let hint = self
             .inner
             .as_ref()
             .and_then(|r| r.content_length())
             .unwrap_or(0)
-            .min(64 << 20);
-        let mut buf: Vec<u8> = Vec::with_capacity(hint as usize);
+            .min(64 << 20) as usize;
+        let mut chunks: Vec<Bytes> = Vec::new();
+        let mut joined: Option<Vec<u8>> = (hint > CHUNKED_MAX).then(|| Vec::with_capacity(hint));
+        let mut len = 0;
         while let Some(chunk) = self.next_chunk().await? {
-            buf.extend_from_slice(&chunk);
+            len += chunk.len();
+            if let Some(buf) = joined.as_mut() {
+                buf.extend_from_slice(&chunk);
+                continue;
+            }
+            if !chunk.is_empty() {
+                chunks.push(chunk);
+            }
+            if len > CHUNKED_MAX {
+                let mut buf = Vec::with_capacity(len.max(hint) * 2);
+                for c in chunks.drain(..) {
+                    buf.extend_from_slice(&c);
+                }
+                joined = Some(buf);
+            }
         }
-        Ok(Bytes::from(buf))
+        Ok(match joined {
+            Some(buf) => Body::from(Bytes::from(buf)),
+            None => Body { chunks, len },
+        })
+    }
+}
+
+/// Bodies up to this size are kept as the chunks that arrived (`Body`).
+pub const CHUNKED_MAX: usize = 8 << 20;
+
+/// A whole body as the connection delivered it: its chunks, joined only when
+/// a caller needs one buffer. A caller that copies the body anyway (into a
+/// Python `bytes`) then copies it once, and a one-chunk body is never copied.
+#[derive(Debug, Clone, Default)]
+pub struct Body {
+    chunks: Vec<Bytes>,
+    len: usize,
+}
+
+impl Body {
+    /// The length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The chunks in order (none empty).
+    pub fn chunks(&self) -> &[Bytes] {
+        &self.chunks
+    }
+
+    /// A body of these chunks, in order.
+    pub fn from_chunks(chunks: impl IntoIterator<Item = Bytes>) -> Self {
+        let chunks: Vec<Bytes> = chunks.into_iter().filter(|c| !c.is_empty()).collect();
+        let len = chunks.iter().map(Bytes::len).sum();
+        Body { chunks, len }
+    }
+
+    /// Copy the body into `out`, which must be exactly `len()` bytes long.
+    pub fn copy_to(&self, out: &mut [u8]) {
+        let mut at = 0;
+        for c in &self.chunks {
+            out[at..at + c.len()].copy_from_slice(c);
+            at += c.len();
+        }
+    }
+
+    /// One buffer: a single chunk as it is, several joined (one copy).
+    pub fn into_bytes(self) -> Bytes {
+        match self.chunks.len() {
+            0 => Bytes::new(),
+            1 => self.chunks.into_iter().next().unwrap_or_default(),
+            _ => {
+                let mut buf = vec![0; self.len];
+                self.copy_to(&mut buf);
+                Bytes::from(buf)
+            }
+        }
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(b: Bytes) -> Self {
+        Body::from_chunks([b])
     }
 }
 
@@ -77,10 +162,32 @@ pub struct Response {
     pub elapsed: Duration,
     pub request: SentRequest,
     /// The whole body, when it was read (not streaming).
-    pub body: Option<Bytes>,
+    pub body: Option<Body>,
     /// The unread body, when streaming.
     pub stream: Option<BodyStream>,
     pub history: Vec<Response>,
     /// Every attempt made (more than one when retried), for logs.
     pub attempts: Vec<Attempt>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_joins_chunks_in_order() {
+        let parts: Vec<Bytes> = vec![Bytes::from_static(b"[1,"), Bytes::from_static(b"2,3]")];
+        let body = Body::from_chunks(parts.clone());
+        assert_eq!(body.len(), 7);
+        let mut out = vec![0; body.len()];
+        body.copy_to(&mut out);
+        assert_eq!(out, b"[1,2,3]");
+        assert_eq!(body.clone().into_bytes(), Bytes::from_static(b"[1,2,3]"));
+        // One chunk: handed over as it is, no copy.
+        let one = Body::from(parts[1].clone());
+        assert_eq!(one.into_bytes().as_ptr(), parts[1].as_ptr());
+        let empty = Body::from(Bytes::new());
+        assert!(empty.is_empty() && empty.chunks().is_empty());
+        assert_eq!(empty.into_bytes(), Bytes::new());
+    }
 }

@@ -20,11 +20,15 @@ use super::json;
 use crate::http::request::{headers_from_pairs, parse_method};
 use crate::http::retry::{Attempt, RetryPolicy};
 use crate::http::tls::{ClientCert, Verify};
-use crate::http::{BodyStream, Error, Pool, RequestSpec, Response, Session, Timeouts};
+use crate::http::{Body, BodyStream, Error, Pool, RequestSpec, Response, Session, Timeouts};
 use crate::runtime;
 
 /// How long the waiting thread sleeps between checks for Ctrl-C.
 const SIGNAL_SLICE: Duration = Duration::from_millis(50);
+
+/// Bodies from this size up are copied into their Python `bytes` with the GIL
+/// released (other threads run meanwhile; below it, releasing costs more).
+const DETACH_COPY_MIN: usize = 256 << 10;
 
 /// Run `fut` to completion on the calling thread (petro's current-thread
 /// runtime, driven by `block_on`) with the GIL released, checking for
@@ -309,7 +313,7 @@ async fn execute_checked(
 ) -> Result<(Response, bool), Error> {
     // Boxed: the request's future is large, and callers move theirs around.
     let resp = Box::pin(session.execute(spec)).await?;
-    let ok = resp.body.as_deref().is_some_and(json::orjson_can_parse);
+    let ok = resp.body.as_ref().is_some_and(json::orjson_can_parse_body);
     Ok((resp, ok))
 }
 
@@ -327,9 +331,14 @@ async fn run_many(
             let session = session.clone();
             async move {
                 if parse_records {
-                    let resp = Box::pin(session.execute(spec)).await;
-                    let page = match &resp {
-                        Ok(r) if (200..300).contains(&r.status) => r.body.clone().map(parse_page),
+                    let mut resp = Box::pin(session.execute(spec)).await;
+                    let page = match &mut resp {
+                        Ok(r) if (200..300).contains(&r.status) => r.body.take().map(|b| {
+                            // The page points into the joined body, which the response keeps.
+                            let joined = b.into_bytes();
+                            r.body = Some(Body::from(joined.clone()));
+                            parse_page(joined)
+                        }),
                         _ => None,
                     };
                     return (resp, page, false);
@@ -356,8 +365,8 @@ fn many_to_py(
         .map(|r| match r {
             (Ok(resp), page, orjson_ok) => {
                 // A parsed page points into the Rust body: no second copy then.
-                let raw = PyRawResponse::from_core(resp, blocking)
-                    .with_py_body(py, orjson_ok && page.is_none());
+                let raw =
+                    PyRawResponse::with_body(py, resp, blocking, orjson_ok && page.is_none())?;
                 *raw.records.lock().unwrap_or_else(|e| e.into_inner()) = page;
                 Ok(Py::new(py, raw)?.into_any())
             }
@@ -441,7 +450,7 @@ impl PySession {
         .into_spec(py)?;
         let session = self.inner.clone();
         let (resp, orjson_ok) = wait(py, execute_checked(session, spec))?;
-        Ok(PyRawResponse::from_core(resp, true).with_py_body(py, orjson_ok))
+        PyRawResponse::with_body(py, resp, true, orjson_ok)
     }
 
     /// Start one request for asyncio; `args` is the tuple `request` takes.
@@ -460,7 +469,7 @@ impl PySession {
             on_done,
             execute_checked(session, spec),
             |py, (resp, orjson_ok)| {
-                let raw = PyRawResponse::from_core(resp, false).with_py_body(py, orjson_ok);
+                let raw = PyRawResponse::with_body(py, resp, false, orjson_ok)?;
                 Ok(Py::new(py, raw)?.into_any())
             },
         )
@@ -579,7 +588,7 @@ pub struct PyRawResponse {
     /// (inner None: it is not one).
     records: std::sync::Mutex<Option<Option<Page>>>,
     /// The body as a Python bytes object, when it was made one on arrival (see
-    /// `with_py_body`); `body` then shares its memory.
+    /// `with_body`); `body` then shares its memory.
     py_body: Option<Py<PyBytes>>,
 }
 
@@ -661,7 +670,7 @@ impl PyRawResponse {
             request_method: request.method,
             request_url: request.url,
             request_headers: request.headers,
-            body: std::sync::Mutex::new(body),
+            body: std::sync::Mutex::new(body.map(Body::into_bytes)),
             stream: Arc::new(tokio::sync::Mutex::new(stream)),
             history,
             attempts,
@@ -680,20 +689,44 @@ impl PyRawResponse {
             .take()
     }
 
-    /// Make a body that orjson will parse a Python bytes object now, while the
-    /// GIL is held anyway: `.content` then hands it out and `.json()` parses it
-    /// without another copy (requests also keeps the body as bytes). Larger
-    /// bodies stay in Rust, where jiter parses them in place.
+    /// `from_core`, making a body that orjson will parse a Python bytes object
+    /// now, while the GIL is held anyway: `.content` then hands it out and
+    /// `.json()` parses it without another copy (requests also keeps the body as
+    /// bytes). The chunks that arrived are copied straight into it (one copy;
+    /// with the GIL released for large bodies). Larger bodies stay in Rust,
+    /// where jiter parses them in place.
     ///
-    /// `orjson_ok`: `json::orjson_can_parse(body)`, found with the GIL released.
-    fn with_py_body(mut self, py: Python<'_>, orjson_ok: bool) -> Self {
-        let body = self.body.get_mut().unwrap_or_else(|e| e.into_inner());
-        if let Some(b) = body.as_ref().filter(|_| orjson_ok) {
-            let bytes = PyBytes::new(py, b);
-            *body = Some(Bytes::from_owner(PyBackedBytes::from(bytes.clone())));
-            self.py_body = Some(bytes.unbind());
+    /// `orjson_ok`: `json::orjson_can_parse_body(body)`, found with the GIL released.
+    fn with_body(
+        py: Python<'_>,
+        mut resp: Response,
+        blocking: bool,
+        orjson_ok: bool,
+    ) -> PyResult<Self> {
+        let body = resp.body.take();
+        let mut raw = PyRawResponse::from_core(resp, blocking);
+        match body {
+            Some(b) if orjson_ok => {
+                let bytes = match b.chunks() {
+                    [one] if one.len() < DETACH_COPY_MIN => PyBytes::new(py, one),
+                    _ => PyBytes::new_with(py, b.len(), |buf| {
+                        if b.len() >= DETACH_COPY_MIN {
+                            py.detach(|| b.copy_to(buf));
+                        } else {
+                            b.copy_to(buf);
+                        }
+                        Ok(())
+                    })?,
+                };
+                *raw.body.get_mut().unwrap_or_else(|e| e.into_inner()) =
+                    Some(Bytes::from_owner(PyBackedBytes::from(bytes.clone())));
+                raw.py_body = Some(bytes.unbind());
+            }
+            other => {
+                *raw.body.get_mut().unwrap_or_else(|e| e.into_inner()) = other.map(Body::into_bytes)
+            }
         }
-        self
+        Ok(raw)
     }
 
     /// The whole body (read now if it was streamed).
@@ -708,7 +741,7 @@ impl PyRawResponse {
                 Some(s) => {
                     let b = s.read_to_end().await;
                     *guard = None;
-                    b
+                    b.map(Body::into_bytes)
                 }
                 None => Err(Error::new(
                     crate::http::ErrorKind::StreamConsumed,

@@ -88,7 +88,7 @@ def w6(rounds: int) -> None:
             for page in self._pages(plan, columnar=True):  # type: ignore[attr-defined]
                 builder.append(page)
             t1 = time.perf_counter()
-            cols = builder.finish()
+            cols = builder.finish(arrow_text=_frames.arrow_text())
             t2 = time.perf_counter()
             df = _frames.from_columns(cols)
             t3 = time.perf_counter()

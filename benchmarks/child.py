@@ -3,8 +3,10 @@
 ``python child.py w4 CLIENT URL COUNT TVD_SUM``: fetch a big JSON array with CLIENT,
 print ``{"rss_kb", "seconds"}`` (peak RSS of this process: VmHWM, see ``rss_kb``).
 
-``python child.py w6 petro|requests URL APP_ID SECRET TYPE COUNT TVD_SUM``: pull every
-record of TYPE into a pandas DataFrame, print ``{"rss_kb", "seconds", "base_rss_kb"}``.
+``python child.py w6 petro|requests URL APP_ID SECRET TYPE COUNT TVD_SUM [STORAGE]``: pull
+every record of TYPE into a pandas DataFrame (text in pandas' ``mode.string_storage``
+STORAGE: ``auto``, or ``python`` as without pyarrow), print ``{"rss_kb", "seconds",
+"base_rss_kb"}``.
 
 ``python child.py emulator W6_RECORDS IDX_RECORDS``: start ``petro.Emulator`` with the
 benchmark's types, print one JSON line (url, credentials, setup times), then serve until
@@ -68,8 +70,15 @@ def w4(client: str, url: str, count: str, tvd_sum: str) -> None:
     print(json.dumps({"rss_kb": peak, "seconds": seconds}))
 
 
-def w6(how: str, url: str, app_id: str, secret: str, type_: str, count: str, tvd_sum: str) -> None:
+def w6(
+    how: str, url: str, app_id: str, secret: str, type_: str, count: str, tvd_sum: str,
+    storage: str = "auto",
+) -> None:  # fmt: skip
     import pandas as pd
+
+    if storage != "auto":
+        # "python": text as Python str, as pandas keeps it when pyarrow is not installed.
+        pd.set_option("mode.string_storage", storage)
 
     if how == "petro":
         import petro

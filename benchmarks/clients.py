@@ -584,6 +584,7 @@ VERSIONED = {
     "rnet": "rnet",
     "orjson": "orjson",
     "pandas": "pandas",
+    "pyarrow": "pyarrow",
 }
 
 

@@ -9,6 +9,7 @@ import petro
 from petro import _core
 
 pd = pytest.importorskip("pandas")
+from petro import _frames  # noqa: E402
 from petro._frames import to_pandas  # noqa: E402
 
 EDGE = [
@@ -23,8 +24,12 @@ EDGE = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def client(petro_emulator_empty):
+@pytest.fixture(params=["arrow", "str"])
+def client(request, petro_emulator_empty, monkeypatch):
+    # Text columns as Arrow buffers (pandas with pyarrow) and as lists of str.
+    if request.param == "arrow":
+        pytest.importorskip("pyarrow")
+    monkeypatch.setattr(_frames, "arrow_text", lambda: request.param == "arrow")
     emu = petro_emulator_empty
     with petro.PetroAI(emu.url, app_id=emu.app_id, secret_key=emu.secret_key) as c:
         yield c
@@ -101,3 +106,29 @@ def test_parse_records_shapes():
 def test_query_df_errors_like_query(client):
     with pytest.raises(petro.exceptions.HTTPError):
         client.data.query_df("NeverCreated")
+
+
+def test_text_columns_as_arrow_buffers():
+    page = _core.parse_records(
+        b'[{"s": "a\\u00e9", "t": "x"}, {"s": null, "t": "y"}, {"t": "z"}, {"s": ""}]'
+    )
+    b = _core.FrameBuilder()
+    b.append(page)
+    cols = {name: (kind, data, missing) for name, kind, data, missing, _ in b.finish(True)}
+    kind, (offsets, chars), valid = cols["s"]
+    assert kind == "arrow_str"
+    assert [int.from_bytes(offsets[i : i + 8], "little") for i in range(0, 40, 8)] == [
+        0,
+        3,
+        3,
+        3,
+        3,
+    ]
+    assert bytes(chars) == "a\u00e9".encode() and bytes(valid) == bytes([0b1001])
+    kind, (offsets, chars), valid = cols["t"]
+    assert bytes(chars) == b"xyz" and bytes(valid) == bytes([0b0111])
+    if _frames.arrow_text():
+        df = _frames.from_columns([(n, k, d, m, False) for n, (k, d, m) in cols.items()])
+        assert df["s"].tolist()[0::3] == ["a\u00e9", ""] and df["s"].isna().tolist() == [
+            False, True, True, False
+        ]  # fmt: skip

@@ -71,7 +71,7 @@ def from_builder(builder: Any) -> Any:
     paused = gc.isenabled()
     gc.disable()
     try:
-        return from_columns(builder.finish())
+        return from_columns(builder.finish(arrow_text=arrow_text()))
     finally:
         if paused:
             gc.enable()
@@ -102,6 +102,22 @@ def from_columns(columns: list[tuple[str, str, Any, Any, bool]]) -> Any:
                 stamps = stamps.dt.tz_localize("UTC")
             want = _date_dtype(utc)
             data[name] = stamps if stamps.dtype == want else stamps.astype(want)
+        elif kind == "arrow_str":
+            # Arrow buffers built in Rust: no Python str per cell.
+            import pyarrow as pa
+
+            offsets, chars = values
+            arr = pa.Array.from_buffers(
+                pa.large_string(),
+                len(offsets) // 8 - 1,
+                [
+                    None if missing is None else pa.py_buffer(missing),
+                    pa.py_buffer(offsets),
+                    pa.py_buffer(chars),
+                ],
+            )
+            data[name] = pd.Series(arr, dtype=_text_dtype(), copy=False)
+            text.append(name)
         elif kind == "str":
             # Only str, None and NaN: straight to the dtype pandas infers for text.
             try:  # fromiter: no per-item look for nested sequences (numpy >= 1.23)
@@ -127,6 +143,13 @@ def _date_dtype(utc: bool) -> Any:
     import pandas as pd
 
     return pd.to_datetime(pd.Series(["2000-01-01"]), utc=utc).dtype
+
+
+@functools.cache
+def arrow_text() -> bool:
+    """Whether pandas keeps text in Arrow (pandas 3 with pyarrow installed): text
+    columns are then handed over as Arrow buffers built in Rust."""
+    return getattr(_text_dtype(), "storage", None) == "pyarrow"
 
 
 @functools.cache

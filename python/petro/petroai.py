@@ -683,8 +683,10 @@ class DataAPI:
         Pages are parsed in Rust straight into columns, without a dict per record: much
         faster and lighter than ``pandas.DataFrame(client.data.query(...))``, same result.
         Columns: numbers as ``int64`` / ``float64`` (``Int64`` when an integer field has
-        gaps), ISO date strings as ``datetime64`` (UTC when they carry a zone), other
-        values as objects. Takes the same keyword arguments as ``query``.
+        gaps), ISO date strings as ``datetime64`` (UTC when they carry a zone), text as
+        pandas' ``str`` (built in Rust as Arrow buffers, with no Python object per cell,
+        when pandas keeps text in Arrow: pandas 3 with pyarrow installed), other values
+        as objects. Takes the same keyword arguments as ``query``.
 
         Raises:
             QueryInterrupted: on Ctrl-C, with ``.next_skip`` (``.records`` is empty; the

@@ -434,13 +434,17 @@ impl FrameBuilder {
     ///   True when the text carried a time zone (values converted to UTC);
     /// - `"object"`: a list of Python values (str shared when repeated; NaN
     ///   where the record lacks the field, None where it is null); `"str"` the
-    ///   same when the values are only str, null and missing.
-    fn finish(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
+    ///   same when the values are only str, null and missing;
+    /// - with `arrow_text`, such a text column is `"arrow_str"` instead: `data`
+    ///   `(offsets, chars)`, Arrow `large_string` buffers (int64 offsets, UTF-8),
+    ///   `missing` the validity bitmap (None: no nulls). No Python str is made.
+    #[pyo3(signature = (arrow_text = false))]
+    fn finish(&self, py: Python<'_>, arrow_text: bool) -> PyResult<Vec<Py<PyAny>>> {
         let pages = std::mem::take(&mut *self.pages.lock().unwrap_or_else(|e| e.into_inner()));
         let layout = pages.layout();
         let nan = f64::NAN.into_pyobject(py)?.into_any().unbind();
         let mut sinks: Vec<Sink> = (0..pages.names.len())
-            .map(|g| Sink::plan(column(&pages, &layout, g), pages.rows))
+            .map(|g| Sink::plan(column(&pages, &layout, g), pages.rows, arrow_text))
             .collect();
         // Record by record, as the body lies in memory: text cells point into it,
         // and reading it in order lets the CPU stream it in (column by column, each
@@ -461,7 +465,7 @@ impl FrameBuilder {
         for (g, sink) in sinks.into_iter().enumerate() {
             let sink = if let Sink::Dates { failed: true, .. } = sink {
                 // A zone pandas keeps as an offset: leave the text to pandas.
-                let mut obj = Sink::object(pages.rows, true);
+                let mut obj = Sink::text(pages.rows, arrow_text);
                 for (cell, src) in column(&pages, &layout, g) {
                     obj.push(py, &nan, cell, src)?;
                 }
@@ -509,6 +513,16 @@ enum Sink {
         /// Only str, null and missing (pandas' text dtype applies).
         text: bool,
     },
+    /// Only str, null and missing, as Arrow `large_string` buffers.
+    Arrow {
+        /// n + 1 int64 offsets into `chars`, little-endian.
+        offsets: Vec<u8>,
+        chars: Vec<u8>,
+        /// One bit per row, 1 = present (Arrow's validity bitmap, LSB first).
+        valid: Vec<u8>,
+        rows: usize,
+        nulls: usize,
+    },
 }
 
 impl Sink {
@@ -522,9 +536,29 @@ impl Sink {
         }
     }
 
+    /// A text column: Arrow buffers or a list of str.
+    fn text(n: usize, arrow: bool) -> Sink {
+        if !arrow {
+            return Sink::object(n, true);
+        }
+        let mut offsets = Vec::with_capacity((n + 1) * 8);
+        offsets.extend_from_slice(&0i64.to_le_bytes());
+        Sink::Arrow {
+            offsets,
+            chars: Vec::new(),
+            valid: Vec::with_capacity(n.div_ceil(8)),
+            rows: 0,
+            nulls: 0,
+        }
+    }
+
     /// What a column becomes, from its cells' kinds (and, for text, whether it
     /// reads as dates the way `_frames.to_pandas` decides).
-    fn plan<'a>(cells: impl Iterator<Item = (Cell, Src<'a>)> + Clone, n: usize) -> Sink {
+    fn plan<'a>(
+        cells: impl Iterator<Item = (Cell, Src<'a>)> + Clone,
+        n: usize,
+        arrow_text: bool,
+    ) -> Sink {
         let mut k = Kinds::default();
         for (c, _) in cells.clone() {
             match c {
@@ -556,7 +590,7 @@ impl Sink {
                     utc,
                     failed: false,
                 },
-                None => Sink::object(n, true),
+                None => Sink::text(n, arrow_text),
             }
         } else {
             Sink::object(n, false)
@@ -582,6 +616,31 @@ impl Sink {
             }
             Sink::Bool(data) => data.push(u8::from(cell == Cell::Bool(true))),
             Sink::Dates { failed: true, .. } => {}
+            Sink::Arrow {
+                offsets,
+                chars,
+                valid,
+                rows,
+                nulls,
+            } => {
+                if *rows % 8 == 0 {
+                    valid.push(0);
+                }
+                if let Cell::Str(s) = cell {
+                    let b = text(src, s);
+                    std::str::from_utf8(b).map_err(|e| {
+                        pyo3::exceptions::PyValueError::new_err(format!("bad text cell: {e}"))
+                    })?;
+                    chars.extend_from_slice(b);
+                    if let Some(last) = valid.last_mut() {
+                        *last |= 1 << (*rows % 8);
+                    }
+                } else {
+                    *nulls += 1;
+                }
+                *rows += 1;
+                offsets.extend_from_slice(&(chars.len() as i64).to_le_bytes());
+            }
             Sink::Dates { data, utc, failed } => {
                 let v = match cell {
                     Cell::Str(s) => match parse_iso(text(src, s)) {
@@ -646,6 +705,17 @@ impl Sink {
             Sink::Object { values, text, .. } => {
                 let list = PyList::new(py, values)?.into_any().unbind();
                 (if text { "str" } else { "object" }, list, None, false)
+            }
+            Sink::Arrow {
+                offsets,
+                chars,
+                valid,
+                nulls,
+                ..
+            } => {
+                let buffers = (bytes(offsets), bytes(chars)).into_pyobject(py)?;
+                let valid = (nulls > 0).then(|| bytes(valid));
+                ("arrow_str", buffers.into_any().unbind(), valid, false)
             }
         };
         let missing = missing.unwrap_or_else(|| py.None());

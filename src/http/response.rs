@@ -61,30 +61,86 @@ impl BodyStream {
             .and_then(|r| r.content_length())
             .unwrap_or(0)
             .min(64 << 20) as usize;
-        let mut chunks: Vec<Bytes> = Vec::new();
-        let mut joined: Option<Vec<u8>> = (hint > CHUNKED_MAX).then(|| Vec::with_capacity(hint));
-        let mut len = 0;
+        let mut body = BodyBuilder::new(hint);
         while let Some(chunk) = self.next_chunk().await? {
-            len += chunk.len();
-            if let Some(buf) = joined.as_mut() {
-                buf.extend_from_slice(&chunk);
-                continue;
-            }
-            if !chunk.is_empty() {
-                chunks.push(chunk);
-            }
-            if len > CHUNKED_MAX {
-                let mut buf = Vec::with_capacity(len.max(hint) * 2);
-                for c in chunks.drain(..) {
-                    buf.extend_from_slice(&c);
-                }
-                joined = Some(buf);
-            }
+            body.push(chunk);
         }
-        Ok(match joined {
+        Ok(body.finish())
+    }
+}
+
+/// Gathers a body as `read_to_end` describes.
+struct BodyBuilder {
+    chunks: Vec<Bytes>,
+    /// Small chunks after the first few, gathered (a server sending tiny
+    /// chunks must not cost a `Bytes` per byte).
+    small: Vec<u8>,
+    /// The whole body in one buffer, once it is known to exceed `CHUNKED_MAX`.
+    joined: Option<Vec<u8>>,
+    len: usize,
+}
+
+impl BodyBuilder {
+    /// Chunks kept as they are before small ones are gathered.
+    const KEEP: usize = 16;
+    /// Chunks below this size are gathered (after the first `KEEP`)...
+    const SMALL: usize = 8 << 10;
+    /// ... into buffers of this size.
+    const GATHER: usize = 64 << 10;
+
+    fn new(hint: usize) -> Self {
+        BodyBuilder {
+            chunks: Vec::new(),
+            small: Vec::new(),
+            joined: (hint > CHUNKED_MAX).then(|| Vec::with_capacity(hint)),
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, chunk: Bytes) {
+        self.len += chunk.len();
+        if let Some(buf) = self.joined.as_mut() {
+            buf.extend_from_slice(&chunk);
+            return;
+        }
+        if chunk.is_empty() {
+            return;
+        }
+        if chunk.len() < Self::SMALL && self.chunks.len() >= Self::KEEP {
+            self.small.extend_from_slice(&chunk);
+            if self.small.len() >= Self::GATHER {
+                self.flush_small();
+            }
+        } else {
+            self.flush_small();
+            self.chunks.push(chunk);
+        }
+        if self.len > CHUNKED_MAX {
+            self.flush_small();
+            let mut buf = Vec::with_capacity(self.len * 2);
+            for c in self.chunks.drain(..) {
+                buf.extend_from_slice(&c);
+            }
+            self.joined = Some(buf);
+        }
+    }
+
+    fn flush_small(&mut self) {
+        if !self.small.is_empty() {
+            self.chunks
+                .push(Bytes::from(std::mem::take(&mut self.small)));
+        }
+    }
+
+    fn finish(mut self) -> Body {
+        self.flush_small();
+        match self.joined {
             Some(buf) => Body::from(Bytes::from(buf)),
-            None => Body { chunks, len },
-        })
+            None => Body {
+                chunks: self.chunks,
+                len: self.len,
+            },
+        }
     }
 }
 
@@ -189,5 +245,42 @@ mod tests {
         let empty = Body::from(Bytes::new());
         assert!(empty.is_empty() && empty.chunks().is_empty());
         assert_eq!(empty.into_bytes(), Bytes::new());
+    }
+
+    #[test]
+    fn tiny_chunks_are_gathered_and_large_bodies_joined() {
+        // 100,000 one-byte chunks: kept in a handful of buffers, in order.
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let mut b = BodyBuilder::new(0);
+        for byte in &data {
+            b.push(Bytes::copy_from_slice(std::slice::from_ref(byte)));
+        }
+        let body = b.finish();
+        assert!(
+            body.chunks().len() < BodyBuilder::KEEP + 4,
+            "{}",
+            body.chunks().len()
+        );
+        assert_eq!(body.into_bytes(), Bytes::from(data));
+        // Large chunks stay as they are (no copy).
+        let big = Bytes::from(vec![7u8; 1 << 20]);
+        let mut b = BodyBuilder::new(0);
+        for _ in 0..3 {
+            b.push(big.clone());
+        }
+        b.push(Bytes::from_static(b"end"));
+        let body = b.finish();
+        assert_eq!(body.len(), 3 * (1 << 20) + 3);
+        assert_eq!(body.chunks()[1].as_ptr(), big.as_ptr());
+        // Past CHUNKED_MAX: one buffer, the same bytes.
+        let mut b = BodyBuilder::new(0);
+        for _ in 0..9 {
+            b.push(big.clone());
+        }
+        b.push(Bytes::from_static(b"tail"));
+        let body = b.finish();
+        assert_eq!(body.chunks().len(), 1);
+        assert_eq!(body.len(), 9 * (1 << 20) + 4);
+        assert_eq!(&body.into_bytes()[9 << 20..], b"tail");
     }
 }

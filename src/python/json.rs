@@ -212,9 +212,8 @@ fn dict_key(k: &Bound<'_, PyAny>) -> Result<String, Fail> {
 /// Bodies up to this size go to orjson when it is installed: it parses them
 /// about 1.5x faster than jiter with string sharing. Larger ones stay with
 /// jiter, whose sharing of repeated strings matters more there (W4: ~50 MB less
-/// for 100,000 records).
-/// The same as `CHUNKED_MAX`: a body orjson may parse is read as chunks and
-/// copied once into a `bytes`.
+/// for 100,000 records). The same limit as `CHUNKED_MAX`: a body orjson may
+/// parse arrives as chunks and is copied once into a `bytes`.
 const ORJSON_MAX: usize = CHUNKED_MAX;
 
 /// Digits in a run that may be an int beyond 64 bits.

@@ -230,11 +230,15 @@ const LONG_RUN: usize = 20;
 fn long_digit_run(data: &[u8]) -> bool {
     const RUN: usize = LONG_RUN;
     const GROUP: usize = 64;
-    let run_at = |block: usize| -> (usize, usize) {
-        let start = data[..block]
+    // Where the digit run that ends just before `at` starts.
+    let run_start = |at: usize| {
+        data[..at]
             .iter()
             .rposition(|b| !b.is_ascii_digit())
-            .map_or(0, |p| p + 1);
+            .map_or(0, |p| p + 1)
+    };
+    let run_at = |block: usize| -> (usize, usize) {
+        let start = run_start(block);
         let end = data[block..]
             .iter()
             .position(|b| !b.is_ascii_digit())
@@ -264,11 +268,7 @@ fn long_digit_run(data: &[u8]) -> bool {
     // The tail after the last whole group: measured plainly.
     let tail = data.len() - data.len() % GROUP;
     let from = tail.max(skip_to);
-    let mut run = from
-        - data[..from]
-            .iter()
-            .rposition(|b| !b.is_ascii_digit())
-            .map_or(0, |p| p + 1);
+    let mut run = from - run_start(from);
     data[from..].iter().any(|b| {
         run = if b.is_ascii_digit() { run + 1 } else { 0 };
         run >= RUN

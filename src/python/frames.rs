@@ -627,11 +627,7 @@ impl Sink {
                     valid.push(0);
                 }
                 if let Cell::Str(s) = cell {
-                    let b = text(src, s);
-                    std::str::from_utf8(b).map_err(|e| {
-                        pyo3::exceptions::PyValueError::new_err(format!("bad text cell: {e}"))
-                    })?;
-                    chars.extend_from_slice(b);
+                    chars.extend_from_slice(text_str(text(src, s))?.as_bytes());
                     if let Some(last) = valid.last_mut() {
                         *last |= 1 << (*rows % 8);
                     }
@@ -726,12 +722,16 @@ impl Sink {
     }
 }
 
-/// A Python str from a text cell's bytes (jiter checked them; a failure here
-/// would mean a span bug, reported rather than trusted).
+/// A text cell's bytes as UTF-8 (jiter checked them; a failure here would mean
+/// a span bug, reported rather than trusted).
+fn text_str(b: &[u8]) -> PyResult<&str> {
+    std::str::from_utf8(b)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("bad text cell: {e}")))
+}
+
+/// A Python str from a text cell's bytes.
 fn py_str<'py>(py: Python<'py>, b: &[u8]) -> PyResult<Bound<'py, PyString>> {
-    let s = std::str::from_utf8(b)
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("bad text cell: {e}")))?;
-    Ok(PyString::new(py, s))
+    Ok(PyString::new(py, text_str(b)?))
 }
 
 /// Whether a text column reads as dates, as `_frames.to_pandas` decides: the

@@ -705,7 +705,7 @@ impl PyRawResponse {
     ) -> PyResult<Self> {
         let body = resp.body.take();
         let mut raw = PyRawResponse::from_core(resp, blocking);
-        match body {
+        let rust_body = match body {
             Some(b) if orjson_ok => {
                 let bytes = match b.chunks() {
                     [one] if one.len() < DETACH_COPY_MIN => PyBytes::new(py, one),
@@ -718,14 +718,13 @@ impl PyRawResponse {
                         Ok(())
                     })?,
                 };
-                *raw.body.get_mut().unwrap_or_else(|e| e.into_inner()) =
-                    Some(Bytes::from_owner(PyBackedBytes::from(bytes.clone())));
+                let shared = Bytes::from_owner(PyBackedBytes::from(bytes.clone()));
                 raw.py_body = Some(bytes.unbind());
+                Some(shared)
             }
-            other => {
-                *raw.body.get_mut().unwrap_or_else(|e| e.into_inner()) = other.map(Body::into_bytes)
-            }
-        }
+            other => other.map(Body::into_bytes),
+        };
+        *raw.body.get_mut().unwrap_or_else(|e| e.into_inner()) = rust_body;
         Ok(raw)
     }
 

@@ -80,6 +80,34 @@ def test_pages_parsed_on_arrival_line_up_ragged_columns_and_escapes(client):
     assert df["late"].isna().sum() == 900
 
 
+def test_kinds_that_change_from_page_to_page(client):
+    # Each page is typed on its own (pages of 3 here); the columns must still come
+    # out as if every record had been seen at once.
+    pages = [
+        [{"v": 1, "k": 1, "b": True, "d": None, "t": "2021-01-01", "m": 1, "n": 1,
+          "x": "a", "y": "2020-01-01", "z": "2020-01-01T00:00:00", "f": 1} for _ in range(3)],
+        [{"v": 1.5, "k": "s", "b": None, "d": "2021-02-03", "t": "2021-01-02T00:00:00-05:00",
+          "m": 2.5, "e": "late", "x": "2021-01-01", "y": "nope", "r": [1, {"a": None}],
+          "z": "2020-01-01T00:00:00Z", "f": 0.5},
+         {"v": None, "k": 2, "b": False, "d": "2021-02-04", "t": "2021-01-03", "m": 3,
+          "e": None, "x": None, "y": None, "z": None, "f": None},
+         {"v": 2, "k": None, "b": True, "d": None, "t": None, "m": None, "e": "more",
+          "x": "b", "y": "2020-01-02", "z": "2020-01-03T04:05:06Z", "f": 1.25}],
+        [{"v": 3, "k": 1.5, "b": True, "m": 4, "n": None, "y": "2020-01-03"} for _ in range(2)],
+    ]  # fmt: skip
+    recs = [dict(r, id=f"p{i}") for i, r in enumerate(r for p in pages for r in p)]
+    client.data.create("Kinds", recs)
+    df = same(client, "Kinds", page_size=3, concurrency=2)
+    assert str(df["v"].dtype) == "float64" and str(df["n"].dtype) == "Int64"
+    assert df["k"].dtype == object and df["b"].dtype == object
+    # "nope" among the first 20 values: text; an offset without a UTC marker: text.
+    assert not str(df["y"].dtype).startswith("datetime") and df.loc[3, "y"] == "nope"
+    assert not str(df["t"].dtype).startswith("datetime")
+    assert str(df["d"].dtype).startswith("datetime64") and df["z"].dt.tz is not None
+    assert df.loc[3, "r"] == [1, {"a": None}]
+    assert df["f"].isna().tolist() == [False] * 4 + [True, False, True, True]
+
+
 def test_negative_offsets_are_left_to_pandas(client):
     client.data.create("Tz", [{"id": f"t{i}", "at": f"2021-01-0{i + 1}T00:00:00-05:00"}
                               for i in range(3)])  # fmt: skip

@@ -37,12 +37,17 @@ def _parse_dates(df: Any, col: Any) -> None:
     if len(sample) and _looks_like_dates(sample):
         # format="ISO8601": every ISO form (pandas would otherwise infer one format
         # from the first value and turn e.g. later fractional seconds into NaT).
-        df[col] = pd.to_datetime(
-            s,
-            errors="coerce",
-            format="ISO8601",
-            utc=any(str(x).endswith("Z") or "+" in str(x)[10:] for x in sample),
-        )
+        try:
+            df[col] = pd.to_datetime(
+                s,
+                errors="coerce",
+                format="ISO8601",
+                utc=any(str(x).endswith("Z") or "+" in str(x)[10:] for x in sample),
+            )
+        except ValueError:
+            # Times with and without an offset mixed ("Mixed timezones detected"):
+            # no one reading is right, so the text stays as it came.
+            pass
 
 
 def to_pandas(records: list[dict[str, Any]]) -> Any:

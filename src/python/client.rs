@@ -334,10 +334,12 @@ async fn run_many(
                     let mut resp = Box::pin(session.execute(spec)).await;
                     let page = match &mut resp {
                         Ok(r) if (200..300).contains(&r.status) => r.body.take().map(|b| {
-                            // The page points into the joined body, which the response keeps.
+                            // The page keeps nothing of the body; the response does
+                            // (for `.json()` when the body is not a page).
                             let joined = b.into_bytes();
-                            r.body = Some(Body::from(joined.clone()));
-                            parse_page(joined)
+                            let page = parse_page(&joined);
+                            r.body = Some(Body::from(joined));
+                            page
                         }),
                         _ => None,
                     };

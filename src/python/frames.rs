@@ -3,10 +3,12 @@
 //! `pandas.DataFrame(records)` needs a dict per record first: 100,000 records of
 //! 20 fields are 100,000 dicts and two million Python objects, built and then
 //! taken apart again. Here each page is parsed (GIL released, by `request_many`
-//! as each body arrives when asked) into per-field cells that point into the
-//! page's body (no allocation per string), pages are kept in order, and `finish`
-//! hands Python one buffer per numeric or date column (for `numpy.frombuffer`)
-//! and one list per text column (repeated strings shared).
+//! as each body arrives when asked) into typed columns: ints, floats and bools
+//! in plain vectors, text copied into one buffer per column (with dates already
+//! read when the text looks like dates), anything else as cells. The body is
+//! not kept. `finish` then joins each column's pages (mostly copies of whole
+//! buffers) and hands Python one buffer per numeric or date column (for
+//! `numpy.frombuffer`), Arrow buffers or a list of str per text column.
 //! `_frames.from_columns` assembles the DataFrame with the same dtypes
 //! `_frames.to_pandas(records)` gives.
 
@@ -15,23 +17,20 @@ use std::collections::HashMap;
 use ahash::AHashMap;
 use std::sync::Mutex;
 
-use bytes::Bytes;
 use jiter::{Jiter, NumberAny, NumberInt, Peek};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyList, PyString};
 
 use super::client::PyRawResponse;
 
-/// Where a text (or raw JSON) cell's bytes are: `src` 0 is the page's body, 1
-/// the page's buffer of unescaped strings.
+/// Where a text (or raw JSON) cell's bytes are in its column's `chars`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Span {
-    src: u32,
     start: u32,
     len: u32,
 }
 
-/// One field of one record (16 bytes; text stays in the page's body).
+/// One field of one record, for columns whose values are of mixed kinds.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Cell {
     /// The record has no such field (pandas shows NaN in an object column).
@@ -46,21 +45,257 @@ enum Cell {
     Raw(Span),
 }
 
+/// A value as the parser hands it over (text still in the body).
+#[derive(Clone, Copy, Debug)]
+enum Value<'a> {
+    Null,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Str(&'a str),
+    Raw(&'a [u8]),
+}
+
+/// A row's state in a column: a value, an explicit null, or no such field.
+const PRESENT: u8 = 0;
+const NULL: u8 = 1;
+const MISSING: u8 = 2;
+
+/// One column's values over a page, stored by what they have been so far.
+/// Rows without a value hold a placeholder (0, NaN, empty text).
+#[derive(Debug, Default)]
+enum Vals {
+    /// Only nulls and missing fields so far.
+    #[default]
+    Empty,
+    Int(Vec<i64>),
+    Float(Vec<f64>),
+    Bool(Vec<u8>),
+    /// Where each row's text ends in `chars`.
+    Text(Vec<u32>),
+    /// Kinds mixed (or raw JSON values): one cell per row.
+    Mixed(Vec<Cell>),
+}
+
+/// A text column's values read as ISO dates (i64::MIN where a row is not one).
 #[derive(Debug)]
+struct PageDates {
+    ns: Vec<i64>,
+    /// Some value carried a time zone offset (or `Z`).
+    offset: bool,
+}
+
+#[derive(Debug, Default)]
 struct Column {
     name: Box<str>,
-    cells: Vec<Cell>,
+    vals: Vals,
+    /// Each row's PRESENT / NULL / MISSING; empty while every row is PRESENT.
+    state: Vec<u8>,
+    len: usize,
+    /// The text of `Text` rows and of `Mixed`'s Str and Raw cells (only ever
+    /// appended from `&str`, and raw JSON, which is UTF-8 too).
+    chars: Vec<u8>,
+    /// Set after the page is parsed, for a `Text` column that reads as dates.
+    dates: Option<PageDates>,
+}
+
+impl Column {
+    /// A new column in a page whose first `rows` records lack it.
+    fn new(name: &str, rows: usize) -> Self {
+        Column {
+            name: name.into(),
+            state: vec![MISSING; rows],
+            len: rows,
+            ..Column::default()
+        }
+    }
+
+    fn state(&self, i: usize) -> u8 {
+        self.state.get(i).copied().unwrap_or(PRESENT)
+    }
+
+    /// The end of `chars`, as a text end or a span start (a page's column
+    /// holds at most 4 GiB of text).
+    fn end(&self) -> Result<u32, NotColumnar> {
+        u32::try_from(self.chars.len()).map_err(|_| NotColumnar::Shape)
+    }
+
+    /// `bytes` appended to `chars`, as a span.
+    fn keep(&mut self, bytes: &[u8]) -> Result<Span, NotColumnar> {
+        let start = self.end()?;
+        self.chars.extend_from_slice(bytes);
+        let len = u32::try_from(bytes.len()).map_err(|_| NotColumnar::Shape)?;
+        self.end()?;
+        Ok(Span { start, len })
+    }
+
+    /// A row with no value (NULL or MISSING).
+    fn push_absent(&mut self, st: u8) {
+        if self.state.is_empty() {
+            self.state.resize(self.len, PRESENT);
+        }
+        self.state.push(st);
+        let end = self.chars.len() as u32; // `keep` checked it fits
+        match &mut self.vals {
+            Vals::Empty => {}
+            Vals::Int(x) => x.push(0),
+            Vals::Float(x) => x.push(f64::NAN),
+            Vals::Bool(x) => x.push(0),
+            Vals::Text(ends) => ends.push(end),
+            Vals::Mixed(cells) => cells.push(if st == NULL {
+                Cell::Null
+            } else {
+                Cell::Missing
+            }),
+        }
+        self.len += 1;
+    }
+
+    fn push(&mut self, v: Value<'_>) -> Result<(), NotColumnar> {
+        if let Value::Null = v {
+            self.push_absent(NULL);
+            return Ok(());
+        }
+        loop {
+            match (&mut self.vals, v) {
+                (Vals::Int(x), Value::Int(i)) => x.push(i),
+                (Vals::Float(x), Value::Float(f)) => x.push(f),
+                (Vals::Bool(x), Value::Bool(b)) => x.push(u8::from(b)),
+                (Vals::Text(_), Value::Str(s)) => {
+                    self.chars.extend_from_slice(s.as_bytes());
+                    let end = self.end()?;
+                    if let Vals::Text(ends) = &mut self.vals {
+                        ends.push(end);
+                    }
+                }
+                (Vals::Mixed(_), v) => {
+                    let cell = match v {
+                        Value::Null => Cell::Null,
+                        Value::Int(i) => Cell::Int(i),
+                        Value::Float(f) => Cell::Float(f),
+                        Value::Bool(b) => Cell::Bool(b),
+                        Value::Str(s) => Cell::Str(self.keep(s.as_bytes())?),
+                        Value::Raw(r) => Cell::Raw(self.keep(r)?),
+                    };
+                    if let Vals::Mixed(cells) = &mut self.vals {
+                        cells.push(cell);
+                    }
+                }
+                (Vals::Empty, v) => {
+                    // The first value: rows so far hold placeholders.
+                    let n = self.len;
+                    self.vals = match v {
+                        Value::Int(_) => Vals::Int(vec![0; n]),
+                        Value::Float(_) => Vals::Float(vec![f64::NAN; n]),
+                        Value::Bool(_) => Vals::Bool(vec![0; n]),
+                        Value::Str(_) => Vals::Text(vec![0; n]),
+                        Value::Null | Value::Raw(_) => Vals::Mixed(self.cells()),
+                    };
+                    continue;
+                }
+                _ => {
+                    self.vals = Vals::Mixed(self.cells());
+                    continue;
+                }
+            }
+            break;
+        }
+        if !self.state.is_empty() {
+            self.state.push(PRESENT);
+        }
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Drop the last row (a key repeated in a record: the last one wins).
+    fn pop(&mut self) {
+        if self.len == 0 {
+            return;
+        }
+        self.len -= 1;
+        self.state.truncate(self.len);
+        match &mut self.vals {
+            Vals::Empty => {}
+            Vals::Int(x) => x.truncate(self.len),
+            Vals::Float(x) => x.truncate(self.len),
+            Vals::Bool(x) => x.truncate(self.len),
+            Vals::Text(ends) => {
+                ends.truncate(self.len);
+                let end = ends.last().copied().unwrap_or(0);
+                self.chars.truncate(end as usize);
+            }
+            Vals::Mixed(cells) => cells.truncate(self.len),
+        }
+    }
+
+    /// Row `i` as a cell (text as a span into `chars`).
+    fn cell(&self, i: usize) -> Cell {
+        match self.state(i) {
+            NULL => return Cell::Null,
+            MISSING => return Cell::Missing,
+            _ => {}
+        }
+        let got = match &self.vals {
+            Vals::Empty => None,
+            Vals::Int(x) => x.get(i).map(|v| Cell::Int(*v)),
+            Vals::Float(x) => x.get(i).map(|v| Cell::Float(*v)),
+            Vals::Bool(x) => x.get(i).map(|v| Cell::Bool(*v != 0)),
+            Vals::Text(ends) => ends.get(i).map(|&end| {
+                let start = match i {
+                    0 => 0,
+                    _ => ends.get(i - 1).copied().unwrap_or(0),
+                };
+                Cell::Str(Span {
+                    start,
+                    len: end.saturating_sub(start),
+                })
+            }),
+            Vals::Mixed(cells) => cells.get(i).copied(),
+        };
+        got.unwrap_or(Cell::Missing)
+    }
+
+    /// Every row as a cell.
+    fn cells(&self) -> Vec<Cell> {
+        (0..self.len).map(|i| self.cell(i)).collect()
+    }
+
+    /// For a text column whose first value reads as an ISO date: every value
+    /// read as one (done as the page arrives, off the GIL; used if the whole
+    /// column turns out to be dates).
+    fn read_dates(&mut self) {
+        let Vals::Text(_) = self.vals else { return };
+        let first = (0..self.len).find(|&i| self.state(i) == PRESENT);
+        let Some(Cell::Str(s)) = first.map(|i| self.cell(i)) else {
+            return;
+        };
+        if parse_iso(text(&self.chars, s)).is_none() {
+            return;
+        }
+        let mut offset = false;
+        let ns = (0..self.len)
+            .map(|i| match self.cell(i) {
+                Cell::Str(s) => match parse_iso(text(&self.chars, s)) {
+                    Some((ns, o)) => {
+                        offset |= o.is_some();
+                        ns
+                    }
+                    None => i64::MIN,
+                },
+                _ => i64::MIN,
+            })
+            .collect();
+        self.dates = Some(PageDates { ns, offset });
+    }
 }
 
 /// One page's records as columns, in order of first appearance (pandas' order
-/// for a list of dicts), with the bytes their text cells point into.
+/// for a list of dicts).
 #[derive(Default, Debug)]
 pub(crate) struct Page {
     cols: Vec<Column>,
     index: HashMap<Box<str>, usize>,
     rows: usize,
-    /// `[body, unescaped strings]`.
-    sources: Vec<Bytes>,
     /// The envelope's `count` (or `total`), when it is an int.
     count: Option<i64>,
 }
@@ -75,33 +310,29 @@ impl Page {
             return i;
         }
         let i = self.cols.len();
-        self.cols.push(Column {
-            name: name.into(),
-            cells: vec![Cell::Missing; self.rows],
-        });
+        self.cols.push(Column::new(name, self.rows));
         self.index.insert(name.into(), i);
         i
     }
 
-    /// Set a cell of the current row (a repeated key: the last one wins, as in a dict).
-    fn set(&mut self, i: usize, cell: Cell) {
+    /// Set a field of the current row (a repeated key: the last one wins, as in a dict).
+    fn set(&mut self, i: usize, v: Value<'_>) -> Result<(), NotColumnar> {
         let rows = self.rows;
-        let c = &mut self.cols[i];
-        if c.cells.len() > rows {
-            if let Some(last) = c.cells.last_mut() {
-                *last = cell;
-            }
-        } else {
-            c.cells.push(cell);
+        let Some(c) = self.cols.get_mut(i) else {
+            return Err(NotColumnar::Shape);
+        };
+        if c.len > rows {
+            c.pop();
         }
+        c.push(v)
     }
 
     fn end_row(&mut self) {
         self.rows += 1;
         let rows = self.rows;
         for c in &mut self.cols {
-            if c.cells.len() < rows {
-                c.cells.push(Cell::Missing);
+            if c.len < rows {
+                c.push_absent(MISSING);
             }
         }
     }
@@ -120,46 +351,33 @@ impl From<jiter::JiterError> for NotColumnar {
     }
 }
 
-/// The parser plus the buffer that unescaped strings are copied to.
 struct Reader<'a> {
     j: Jiter<'a>,
     data: &'a [u8],
-    unescaped: Vec<u8>,
 }
 
 impl Reader<'_> {
-    fn cell(&mut self, peek: Peek) -> Result<Cell, NotColumnar> {
+    fn value(&mut self, peek: Peek) -> Result<Value<'_>, NotColumnar> {
         let j = &mut self.j;
         Ok(match peek {
             Peek::Null => {
                 j.known_null()?;
-                Cell::Null
+                Value::Null
             }
-            Peek::True | Peek::False => Cell::Bool(j.known_bool(peek)?),
-            Peek::String => {
-                let s = j.known_str()?.as_bytes();
-                // Without escapes jiter hands back the text inside the body.
-                let offset = (s.as_ptr() as usize).wrapping_sub(self.data.as_ptr() as usize);
-                if offset <= self.data.len() && s.len() <= self.data.len() - offset {
-                    Cell::Str(span(0, offset, s.len())?)
-                } else {
-                    let start = self.unescaped.len();
-                    self.unescaped.extend_from_slice(s);
-                    Cell::Str(span(1, start, s.len())?)
-                }
-            }
+            Peek::True | Peek::False => Value::Bool(j.known_bool(peek)?),
+            Peek::String => Value::Str(j.known_str()?),
             Peek::Array | Peek::Object => {
                 let start = j.current_index();
                 j.known_skip(peek)?;
-                Cell::Raw(span(0, start, j.current_index() - start)?)
+                Value::Raw(raw(self.data, start, j.current_index()))
             }
             _ => {
                 let start = j.current_index();
                 match j.known_number(peek)? {
-                    NumberAny::Int(NumberInt::Int(i)) => Cell::Int(i),
-                    NumberAny::Float(f) => Cell::Float(f),
+                    NumberAny::Int(NumberInt::Int(i)) => Value::Int(i),
+                    NumberAny::Float(f) => Value::Float(f),
                     #[allow(unreachable_patterns)]
-                    _ => Cell::Raw(span(0, start, j.current_index() - start)?),
+                    _ => Value::Raw(raw(self.data, start, j.current_index())),
                 }
             }
         })
@@ -177,45 +395,39 @@ impl Reader<'_> {
             let mut key = self.j.known_object()?.map(|k| out.col(k, pos));
             while let Some(i) = key {
                 let vpeek = self.j.peek()?;
-                let c = self.cell(vpeek)?;
-                out.set(i, c);
+                let v = self.value(vpeek)?;
+                out.set(i, v)?;
                 pos = i + 1;
                 key = self.j.next_key()?.map(|k| out.col(k, pos));
             }
             out.end_row();
             next = self.j.array_step()?;
         }
+        for c in &mut out.cols {
+            c.read_dates();
+        }
         Ok(out)
     }
 }
 
-/// A span of at most 4 GiB (a bigger page goes the `.json()` way).
-fn span(src: u32, start: usize, len: usize) -> Result<Span, NotColumnar> {
-    let (Ok(start), Ok(len)) = (u32::try_from(start), u32::try_from(len)) else {
-        return Err(NotColumnar::Shape);
-    };
-    if start.checked_add(len).is_none() {
-        return Err(NotColumnar::Shape);
-    }
-    Ok(Span { src, start, len })
+/// `data[start..end]`, the text of a value just skipped.
+fn raw(data: &[u8], start: usize, end: usize) -> &[u8] {
+    data.get(start..end).unwrap_or_default()
 }
 
 /// A page: a bare list of records, or an envelope `{"data": [...], "count": n}`
 /// (also `records` / `items` / `results`, and `total`), as `petroai._records`
-/// reads it. None when the body is anything else.
-pub(crate) fn parse_page(body: Bytes) -> Option<Page> {
-    parse(&body).ok().map(|(mut page, unescaped)| {
-        page.sources = vec![body, Bytes::from(unescaped)];
-        page
-    })
+/// reads it. None when the body is anything else. The page keeps no reference
+/// to `body`.
+pub(crate) fn parse_page(body: &[u8]) -> Option<Page> {
+    parse(body).ok()
 }
 
-fn parse(data: &[u8]) -> Result<(Page, Vec<u8>), NotColumnar> {
+fn parse(data: &[u8]) -> Result<Page, NotColumnar> {
     const LIST_KEYS: [&str; 4] = ["data", "records", "items", "results"];
     let mut r = Reader {
         j: Jiter::new(data),
         data,
-        unescaped: Vec::new(),
     };
     let peek = r.j.peek()?;
     let page = if peek == Peek::Array {
@@ -236,8 +448,8 @@ fn parse(data: &[u8]) -> Result<(Page, Vec<u8>), NotColumnar> {
                     }
                 }
                 _ if k == "count" || k == "total" => {
-                    let v = match r.cell(vpeek)? {
-                        Cell::Int(i) => Some(i),
+                    let v = match r.value(vpeek)? {
+                        Value::Int(i) => Some(i),
                         _ => None,
                     };
                     if k == "count" {
@@ -259,7 +471,7 @@ fn parse(data: &[u8]) -> Result<(Page, Vec<u8>), NotColumnar> {
         return Err(NotColumnar::Shape);
     };
     r.j.finish()?;
-    Ok((page, r.unescaped))
+    Ok(page)
 }
 
 /// One parsed page of records (see `parse_page`).
@@ -295,20 +507,23 @@ impl RecordPage {
 /// response `request_many` already parsed hands over that page.
 #[pyfunction]
 pub fn parse_records(py: Python<'_>, body: &Bound<'_, PyAny>) -> PyResult<Option<RecordPage>> {
-    let bytes: Bytes = if let Ok(raw) = body.cast::<PyRawResponse>() {
+    let page = if let Ok(raw) = body.cast::<PyRawResponse>() {
         let raw = raw.get();
         if let Some(parsed) = raw.take_records() {
             return Ok(parsed.map(RecordPage::new));
         }
-        raw.full_body(py)?
+        let bytes = raw.full_body(py)?;
+        py.detach(|| parse_page(&bytes))
     } else if let Ok(b) = body.cast::<PyBytes>() {
-        Bytes::copy_from_slice(b.as_bytes())
+        // bytes are immutable, and `b` keeps them alive while the GIL is released.
+        let data = b.as_bytes();
+        py.detach(|| parse_page(data))
     } else {
         return Err(pyo3::exceptions::PyTypeError::new_err(
             "parse_records() takes a RawResponse or bytes",
         ));
     };
-    Ok(py.detach(|| parse_page(bytes)).map(RecordPage::new))
+    Ok(page.map(RecordPage::new))
 }
 
 /// Pages kept in order, then turned into columns for pandas.
@@ -340,54 +555,88 @@ impl Pages {
         self.pages.push((page, at));
     }
 
-    /// For each page, where each column of `names` sits in it (None: absent).
-    fn layout(&self) -> Vec<Vec<Option<usize>>> {
+    /// Column `g`'s part of every page, taken out of the pages (a page without
+    /// the column gives a part of missing rows).
+    fn take_column(&mut self, g: usize) -> Vec<Part> {
         self.pages
-            .iter()
-            .map(|(_, at)| {
-                let mut slots = vec![None; self.names.len()];
-                for (i, &g) in at.iter().enumerate() {
-                    if let Some(s) = slots.get_mut(g) {
-                        *s = Some(i);
-                    }
+            .iter_mut()
+            .map(|(page, at)| {
+                let col = at
+                    .iter()
+                    .position(|&x| x == g)
+                    .and_then(|i| page.cols.get_mut(i))
+                    .map(std::mem::take);
+                Part {
+                    col,
+                    rows: page.rows,
                 }
-                slots
             })
             .collect()
     }
 }
 
-type Src<'a> = &'a [Bytes];
-
-/// Page `page`'s cells of the column at `slot` (all missing when it has none).
-fn part<'a>(page: &'a Page, slot: Option<usize>) -> impl Iterator<Item = (Cell, Src<'a>)> + Clone {
-    let (cells, missing): (&[Cell], usize) = match slot.and_then(|i| page.cols.get(i)) {
-        Some(c) => (&c.cells, 0),
-        None => (&[], page.rows),
-    };
-    let src = &page.sources[..];
-    cells
-        .iter()
-        .map(move |c| (*c, src))
-        .chain(std::iter::repeat_n((Cell::Missing, src), missing))
+/// One page's share of a column.
+struct Part {
+    col: Option<Column>,
+    rows: usize,
 }
 
-/// Every cell of column `g`, page after page.
-fn column<'a>(
-    pages: &'a Pages,
-    layout: &'a [Vec<Option<usize>>],
-    g: usize,
-) -> impl Iterator<Item = (Cell, Src<'a>)> + Clone {
-    pages
-        .pages
-        .iter()
-        .zip(layout)
-        .flat_map(move |((page, _), slots)| part(page, slots.get(g).copied().flatten()))
+impl Part {
+    /// Each row as a cell.
+    fn cells(&self) -> impl Iterator<Item = Cell> + Clone + '_ {
+        (0..self.rows).map(|i| match &self.col {
+            Some(c) => c.cell(i),
+            None => Cell::Missing,
+        })
+    }
+
+    /// What the cells' spans point into.
+    fn src(&self) -> &[u8] {
+        self.col.as_ref().map(|c| &c.chars[..]).unwrap_or_default()
+    }
+
+    fn count(&self, k: &mut Kinds) {
+        let Some(c) = &self.col else {
+            k.null += self.rows;
+            return;
+        };
+        let absent = c.state.iter().filter(|&&s| s != PRESENT).count();
+        k.null += absent;
+        let present = self.rows - absent.min(self.rows);
+        match &c.vals {
+            Vals::Empty => {}
+            Vals::Int(_) => k.int += present,
+            Vals::Float(_) => k.float += present,
+            Vals::Bool(_) => k.bool += present,
+            Vals::Text(_) => k.str += present,
+            Vals::Mixed(cells) => {
+                for cell in cells {
+                    match cell {
+                        Cell::Missing | Cell::Null => {}
+                        Cell::Int(_) => k.int += 1,
+                        Cell::Float(_) => k.float += 1,
+                        Cell::Bool(_) => k.bool += 1,
+                        Cell::Str(_) => k.str += 1,
+                        Cell::Raw(_) => k.raw += 1,
+                    }
+                }
+            }
+        }
+    }
+}
+
+type Src<'a> = &'a [u8];
+
+/// Every cell of a column's parts, with what its spans point into.
+fn column_cells(parts: &[Part]) -> impl Iterator<Item = (Cell, Src<'_>)> + Clone {
+    parts.iter().flat_map(|p| {
+        let src = p.src();
+        p.cells().map(move |c| (c, src))
+    })
 }
 
 fn text(src: Src<'_>, span: Span) -> &[u8] {
-    src.get(span.src as usize)
-        .and_then(|b| b.get(span.start as usize..(span.start as usize + span.len as usize)))
+    src.get(span.start as usize..(span.start as usize + span.len as usize))
         .unwrap_or_default()
 }
 
@@ -440,39 +689,23 @@ impl FrameBuilder {
     ///   `missing` the validity bitmap (None: no nulls). No Python str is made.
     #[pyo3(signature = (arrow_text = false))]
     fn finish(&self, py: Python<'_>, arrow_text: bool) -> PyResult<Vec<Py<PyAny>>> {
-        let pages = std::mem::take(&mut *self.pages.lock().unwrap_or_else(|e| e.into_inner()));
-        let layout = pages.layout();
+        let mut pages = std::mem::take(&mut *self.pages.lock().unwrap_or_else(|e| e.into_inner()));
         let nan = f64::NAN.into_pyobject(py)?.into_any().unbind();
-        let mut sinks: Vec<Sink> = (0..pages.names.len())
-            .map(|g| Sink::plan(column(&pages, &layout, g), pages.rows, arrow_text))
-            .collect();
-        // Record by record, as the body lies in memory: text cells point into it,
-        // and reading it in order lets the CPU stream it in (column by column, each
-        // string would be a cache miss: that was half of the time).
-        for ((page, _), slots) in pages.pages.iter().zip(&layout) {
-            let mut parts: Vec<_> = (0..sinks.len())
-                .map(|g| part(page, slots.get(g).copied().flatten()))
-                .collect();
-            for _ in 0..page.rows {
-                for (sink, cells) in sinks.iter_mut().zip(parts.iter_mut()) {
-                    if let Some((cell, src)) = cells.next() {
-                        sink.push(py, &nan, cell, src)?;
-                    }
+        let mut out = Vec::with_capacity(pages.names.len());
+        for g in 0..pages.names.len() {
+            // Column by column, each page's part freed once it is copied.
+            let parts = pages.take_column(g);
+            let mut sink = Sink::plan(&parts, pages.rows, arrow_text);
+            for part in &parts {
+                sink.extend(py, &nan, part)?;
+            }
+            if let Sink::Dates { failed: true, .. } = sink {
+                // A zone pandas keeps as an offset: leave the text to pandas.
+                sink = Sink::text(pages.rows, arrow_text);
+                for part in &parts {
+                    sink.extend(py, &nan, part)?;
                 }
             }
-        }
-        let mut out = Vec::with_capacity(sinks.len());
-        for (g, sink) in sinks.into_iter().enumerate() {
-            let sink = if let Sink::Dates { failed: true, .. } = sink {
-                // A zone pandas keeps as an offset: leave the text to pandas.
-                let mut obj = Sink::text(pages.rows, arrow_text);
-                for (cell, src) in column(&pages, &layout, g) {
-                    obj.push(py, &nan, cell, src)?;
-                }
-                obj
-            } else {
-                sink
-            };
             out.push(sink.into_py(py, &pages.names[g])?);
         }
         Ok(out)
@@ -554,23 +787,12 @@ impl Sink {
 
     /// What a column becomes, from its cells' kinds (and, for text, whether it
     /// reads as dates the way `_frames.to_pandas` decides).
-    fn plan<'a>(
-        cells: impl Iterator<Item = (Cell, Src<'a>)> + Clone,
-        n: usize,
-        arrow_text: bool,
-    ) -> Sink {
+    fn plan(parts: &[Part], n: usize, arrow_text: bool) -> Sink {
         let mut k = Kinds::default();
-        for (c, _) in cells.clone() {
-            match c {
-                Cell::Missing | Cell::Null => k.null += 1,
-                Cell::Int(_) => k.int += 1,
-                Cell::Float(_) => k.float += 1,
-                Cell::Bool(_) => k.bool += 1,
-                Cell::Str(_) => k.str += 1,
-                Cell::Raw(_) => k.raw += 1,
-            }
+        for p in parts {
+            p.count(&mut k);
         }
-        let present = n - k.null;
+        let present = n.saturating_sub(k.null);
         let words = || Vec::with_capacity(n * 8);
         if present == 0 {
             Sink::object(n, false)
@@ -584,17 +806,102 @@ impl Sink {
         } else if k.bool == present && k.null == 0 {
             Sink::Bool(Vec::with_capacity(n))
         } else if k.str == present {
-            match date_plan(cells) {
+            match date_plan(column_cells(parts)) {
                 Some(utc) => Sink::Dates {
                     data: words(),
                     utc,
                     failed: false,
                 },
-                None => Sink::text(n, arrow_text),
+                None => {
+                    let mut sink = Sink::text(n, arrow_text);
+                    if let Sink::Arrow { chars, .. } = &mut sink {
+                        chars.reserve(parts.iter().map(|p| p.src().len()).sum());
+                    }
+                    sink
+                }
             }
         } else {
             Sink::object(n, false)
         }
+    }
+
+    /// Add a page's part of the column: whole buffers where the part's values
+    /// are already what the column is, cell by cell otherwise.
+    fn extend(&mut self, py: Python<'_>, nan: &Py<PyAny>, part: &Part) -> PyResult<()> {
+        if let Some(c) = &part.col {
+            match (&mut *self, &c.vals) {
+                (Sink::Int { data, missing }, Vals::Int(x)) => {
+                    for v in x {
+                        data.extend_from_slice(&v.to_le_bytes());
+                    }
+                    if let Some(m) = missing {
+                        m.extend((0..c.len).map(|i| u8::from(c.state(i) != PRESENT)));
+                    }
+                    return Ok(());
+                }
+                // Rows without a value hold NaN already.
+                (Sink::Float(data), Vals::Float(x)) => {
+                    for v in x {
+                        data.extend_from_slice(&v.to_le_bytes());
+                    }
+                    return Ok(());
+                }
+                (Sink::Bool(data), Vals::Bool(x)) => {
+                    data.extend_from_slice(x);
+                    return Ok(());
+                }
+                (
+                    Sink::Arrow {
+                        offsets,
+                        chars,
+                        valid,
+                        rows,
+                        nulls,
+                    },
+                    Vals::Text(ends),
+                ) => {
+                    // Checked once for the part (a failure would mean a bug here).
+                    text_str(&c.chars)?;
+                    let base = chars.len() as i64;
+                    chars.extend_from_slice(&c.chars);
+                    for e in ends {
+                        offsets.extend_from_slice(&(base + i64::from(*e)).to_le_bytes());
+                    }
+                    for i in 0..c.len {
+                        if *rows % 8 == 0 {
+                            valid.push(0);
+                        }
+                        if c.state(i) == PRESENT {
+                            if let Some(last) = valid.last_mut() {
+                                *last |= 1 << (*rows % 8);
+                            }
+                        } else {
+                            *nulls += 1;
+                        }
+                        *rows += 1;
+                    }
+                    return Ok(());
+                }
+                (Sink::Dates { data, utc, failed }, Vals::Text(_)) if c.dates.is_some() => {
+                    if let Some(d) = &c.dates {
+                        if d.offset && !*utc {
+                            *failed = true;
+                        } else {
+                            for v in &d.ns {
+                                data.extend_from_slice(&v.to_le_bytes());
+                            }
+                        }
+                    }
+                    return Ok(());
+                }
+                _ => {}
+            }
+        }
+        let src = part.src();
+        for cell in part.cells() {
+            self.push(py, nan, cell, src)?;
+        }
+        Ok(())
     }
 
     fn push(&mut self, py: Python<'_>, nan: &Py<PyAny>, cell: Cell, src: Src<'_>) -> PyResult<()> {
@@ -847,14 +1154,20 @@ mod tests {
     use super::*;
 
     fn page(body: &[u8]) -> Page {
-        parse_page(Bytes::copy_from_slice(body)).unwrap_or_else(|| unreachable!("not a page"))
+        parse_page(body).unwrap_or_else(|| unreachable!("not a page"))
     }
 
-    fn str_of(p: &Page, c: Cell) -> &[u8] {
-        match c {
-            Cell::Str(s) | Cell::Raw(s) => text(&p.sources, s),
-            _ => unreachable!("{c:?}"),
-        }
+    /// A column's rows as readable strings.
+    fn rows(c: &Column) -> Vec<String> {
+        c.cells()
+            .into_iter()
+            .map(|cell| match cell {
+                Cell::Str(s) | Cell::Raw(s) => {
+                    String::from_utf8_lossy(text(&c.chars, s)).into_owned()
+                }
+                other => format!("{other:?}"),
+            })
+            .collect()
     }
 
     #[test]
@@ -884,11 +1197,11 @@ mod tests {
         let names: Vec<&str> = c.cols.iter().map(|c| &*c.name).collect();
         assert_eq!(names, ["a", "b", "c"]);
         assert_eq!(
-            c.cols[0].cells,
+            c.cols[0].cells(),
             [Cell::Int(1), Cell::Missing, Cell::Float(2.5)]
         );
-        assert_eq!(str_of(&c, c.cols[1].cells[1]), b"y");
-        assert_eq!(str_of(&c, c.cols[2].cells[1]), b"[1,2]");
+        assert_eq!(rows(&c.cols[1]), ["x", "y", "Missing"]);
+        assert_eq!(rows(&c.cols[2]), ["Missing", "[1,2]", "Missing"]);
         let c = page(br#"{"count": 7, "data": [{"a": true}], "x": {}}"#);
         assert_eq!((c.rows, c.count), (1, Some(7)));
         for bad in [
@@ -897,19 +1210,80 @@ mod tests {
             b"[{\"a\": 1}",
             b"[] x",
         ] {
-            assert!(parse_page(Bytes::copy_from_slice(bad)).is_none());
+            assert!(parse_page(bad).is_none());
         }
     }
 
     #[test]
-    fn escaped_text_is_unescaped_and_plain_text_points_into_the_body() {
+    fn typed_columns_until_kinds_mix() {
+        let c = page(
+            br#"[{"i":1,"f":1.5,"b":true,"s":"x","n":null},
+                 {"i":null,"f":null,"b":false,"s":null},
+                 {"i":3,"f":2.5,"s":"yz","n":null}]"#,
+        );
+        let col = |n: &str| &c.cols[c.index[n]];
+        assert!(matches!(&col("i").vals, Vals::Int(x) if x == &[1, 0, 3]));
+        assert_eq!(col("i").state, [PRESENT, NULL, PRESENT]);
+        assert!(matches!(&col("f").vals, Vals::Float(x) if x[1].is_nan()));
+        assert!(matches!(&col("b").vals, Vals::Bool(x) if x == &[1, 0, 0]));
+        assert_eq!(col("b").state, [PRESENT, PRESENT, MISSING]);
+        assert!(matches!(&col("s").vals, Vals::Text(e) if e == &[1, 1, 3]));
+        assert_eq!(col("s").chars, b"xyz");
+        assert!(matches!(col("n").vals, Vals::Empty));
+        assert_eq!(col("n").state, [NULL, MISSING, NULL]);
+        // A second kind turns the column into cells, earlier rows included.
+        let c = page(br#"[{"v":1},{},{"v":"a"},{"v":null},{"v":2.5},{"v":{"k":[1]}}]"#);
+        let v = &c.cols[0];
+        assert!(matches!(v.vals, Vals::Mixed(_)));
+        assert_eq!(
+            rows(v),
+            [
+                "Int(1)",
+                "Missing",
+                "a",
+                "Null",
+                "Float(2.5)",
+                r#"{"k":[1]}"#
+            ]
+        );
+    }
+
+    #[test]
+    fn repeated_keys_keep_the_last_value() {
+        let c = page(br#"[{"a":"long text","a":"x"},{"a":1,"b":2,"a":"y"},{"a":"z","a":null}]"#);
+        assert_eq!(c.cols[0].len, 3);
+        assert_eq!(rows(&c.cols[0]), ["x", "y", "Null"]);
+        assert_eq!(rows(&c.cols[1]), ["Missing", "Int(2)", "Missing"]);
+        let c = page(br#"[{"s":"abc","s":"d"},{"s":"e"}]"#);
+        assert_eq!(c.cols[0].chars, b"de");
+    }
+
+    #[test]
+    fn escaped_text_is_unescaped() {
         let c = page(br#"[{"a":"plain","b":"tab\there \u00e9 \"q\"","c":""}]"#);
-        let cells: Vec<Cell> = c.cols.iter().map(|col| col.cells[0]).collect();
-        assert!(matches!(cells[0], Cell::Str(Span { src: 0, .. })));
-        assert!(matches!(cells[1], Cell::Str(Span { src: 1, .. })));
-        assert_eq!(str_of(&c, cells[0]), b"plain");
-        assert_eq!(str_of(&c, cells[1]), "tab\there \u{e9} \"q\"".as_bytes());
-        assert_eq!(str_of(&c, cells[2]), b"");
+        assert_eq!(rows(&c.cols[0]), ["plain"]);
+        assert_eq!(rows(&c.cols[1]), ["tab\there \u{e9} \"q\""]);
+        assert_eq!(rows(&c.cols[2]), [""]);
+    }
+
+    #[test]
+    fn dates_are_read_with_the_page() {
+        let c = page(
+            br#"[{"d":"2021-01-02"},{"d":null},{"d":"nope"},{"d":"1970-01-01T00:00:00+01:00"}]"#,
+        );
+        let d = c.cols[0].dates.as_ref().unwrap_or_else(|| unreachable!());
+        assert_eq!(
+            d.ns,
+            [
+                18_629 * 86_400_000_000_000,
+                i64::MIN,
+                i64::MIN,
+                -3_600_000_000_000
+            ]
+        );
+        assert!(d.offset);
+        let c = page(br#"[{"d":"x"},{"d":"2021-01-02"}]"#);
+        assert!(c.cols[0].dates.is_none());
     }
 
     #[test]
@@ -919,15 +1293,19 @@ mod tests {
         p.push(page(br#"[{"b":"x"},{"a":3,"a":4}]"#));
         assert_eq!(p.rows, 3);
         assert_eq!(p.names, ["a".into(), "b".into()] as [Box<str>; 2]);
-        let layout = p.layout();
-        let a: Vec<Cell> = column(&p, &layout, 0).map(|(c, _)| c).collect();
-        assert_eq!(a, [Cell::Int(1), Cell::Missing, Cell::Int(4)]);
-        let b: Vec<Vec<u8>> = column(&p, &layout, 1)
+        let a = p.take_column(0);
+        let cells: Vec<Cell> = column_cells(&a).map(|(c, _)| c).collect();
+        assert_eq!(cells, [Cell::Int(1), Cell::Missing, Cell::Int(4)]);
+        let b = p.take_column(1);
+        let texts: Vec<Vec<u8>> = column_cells(&b)
             .map(|(c, src)| match c {
                 Cell::Str(s) => text(src, s).to_vec(),
                 other => format!("{other:?}").into_bytes(),
             })
             .collect();
-        assert_eq!(b, [b"Missing".to_vec(), b"x".to_vec(), b"Missing".to_vec()]);
+        assert_eq!(
+            texts,
+            [b"Missing".to_vec(), b"x".to_vec(), b"Missing".to_vec()]
+        );
     }
 }

@@ -123,6 +123,17 @@ class Handler(BaseHTTPRequestHandler):
         elif p == "/bytes":
             data = bytes.fromhex(q.get("hex", ""))
             self._send(200, data, {"Content-Type": q.get("ctype", "application/octet-stream")})
+        elif p == "/api/data/query":
+            # Petro.ai paging over `server.total_records` records {"i": n}.
+            opts = json.loads(body or b"{}").get("options", {})
+            lo = opts.get("skip", 0)
+            hi = min(lo + opts.get("limit", 100), getattr(server, "total_records", 0))
+            out = [{"i": i} for i in range(lo, hi)]
+            self._send(200, json.dumps(out).encode(), {"Content-Type": "application/json"})
+        elif p == "/records":
+            # A page of `n` records.
+            out = [{"i": i} for i in range(int(q.get("n", "0")))]
+            self._send(200, json.dumps(out).encode(), {"Content-Type": "application/json"})
         elif p == "/chunked":
             # The body in chunks cut at `cuts`, each written (and flushed) apart.
             data = bytes.fromhex(q.get("hex", ""))

@@ -160,3 +160,17 @@ def test_text_columns_as_arrow_buffers():
         assert df["s"].tolist()[0::3] == ["a\u00e9", ""] and df["s"].isna().tolist() == [
             False, True, True, False
         ]  # fmt: skip
+
+
+@pytest.mark.parametrize("total", [0, 250, 1000, 2050])
+def test_query_df_sends_no_page_past_the_end_but_in_flight_ones(server, total):
+    # query_df asks for many pages per step (up to 8 windows) with `concurrency` in
+    # flight; once a page comes back short, no request after it is sent.
+    server.httpd.total_records = total
+    before = len(server.requests)
+    with petro.PetroAI(server.url(), app_id="a", secret_key="s", progress=False) as c:
+        df = c.data.query_df("T", page_size=50, concurrency=4)
+    assert df["i"].tolist() == list(range(total)) if total else len(df) == 0
+    pages = [r for r in server.requests[before:] if r["path"] == "/api/data/query"]
+    needed = total // 50 + 1  # the last one short (or empty)
+    assert needed <= len(pages) <= needed + 3

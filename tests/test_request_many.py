@@ -7,6 +7,7 @@ import time
 import pytest
 
 import petro
+from petro import _core
 from petro.emulator import Emulator
 
 
@@ -211,3 +212,23 @@ async def test_async_request_many(emu, wells):
             *(a.request_many([query(emu, i)], concurrency=1) for i in range(20))
         )
         assert [m[0].json()[0]["id"] for m in many] == [w["id"] for w in wells[:20]]
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_pages_past_a_short_page_are_not_sent(server, concurrency):
+    # query_df's paging: a page with fewer records than asked for is the end of the
+    # data, so no request after it is sent (None in its place); at most the ones
+    # already in flight (concurrency - 1) were.
+    s = petro.Session()
+    before = len(server.requests)
+    rows = [3, 3, 1, 3, 3, 3, 3, 3, 3, 3]
+    calls = [{"method": "GET", "url": server.url(f"/records?n={n}&at={i}")}
+             for i, n in enumerate(rows)]  # fmt: skip
+    out = s._request_many(calls, concurrency, False, parse_records=True, page_rows=[3] * 10)
+    assert [len(_core.parse_records(r._raw)) for r in out[:3]] == [3, 3, 1]
+    sent = [r is not None for r in out]
+    assert sent[:3] == [True] * 3 and sent.count(True) <= 3 + concurrency - 1
+    assert len(server.requests) - before == sent.count(True)
+    # Without page_rows every request is sent.
+    out = s._request_many(calls, concurrency, False, parse_records=True)
+    assert None not in out and len(server.requests) - before == sent.count(True) + 10

@@ -49,8 +49,12 @@ class Session:
         self, args: tuple[Any, ...], event_loop: Any, on_done: Callable[[bool, Any], None]
     ) -> TaskHandle: ...
     def request_many(
-        self, calls: list[tuple[Any, ...]], concurrency: int, parse_records: bool = False
-    ) -> list[RawResponse | BaseException]: ...
+        self,
+        calls: list[tuple[Any, ...]],
+        concurrency: int,
+        parse_records: bool = False,
+        page_rows: list[int] | None = None,
+    ) -> list[RawResponse | BaseException | None]: ...
     def request_many_async(
         self,
         calls: list[tuple[Any, ...]],

@@ -560,11 +560,16 @@ class Session:
         concurrency: int,
         return_exceptions: bool,
         parse_records: bool = False,
+        page_rows: list[int] | None = None,
     ) -> list[Any]:
         """``request_many``; ``parse_records``: each 2xx body is also parsed into a page of
-        records as it arrives (``_core.parse_records(resp._raw)`` hands it over)."""
+        records as it arrives (``_core.parse_records(resp._raw)`` hands it over);
+        ``page_rows``: the records each page should hold; the requests after a page with
+        fewer (the end of the data) are not sent, and None stands in their place."""
         calls, hooks = self._prepare_many(requests, concurrency)
-        results = self._native.request_many([c.args for c in calls], concurrency, parse_records)
+        results = self._native.request_many(
+            [c.args for c in calls], concurrency, parse_records, page_rows
+        )
         return self._collect_many(results, calls, hooks, return_exceptions)
 
     def _prepare_many(
@@ -636,19 +641,23 @@ class Session:
     def _collect_many(
         self, results: list[Any], calls: list[_Call], hooks: list[Any], return_exceptions: bool
     ) -> list[Any]:
-        """Wrap a batch's native results in order; raise one ``BatchError`` for its failures."""
+        """Wrap a batch's native results in order; raise one ``BatchError`` for its failures.
+        A request that was not sent (``page_rows``) stays None."""
         if not (debug_enabled() or self.hooks.get("response") or any(hooks)):
             # Nothing to log or call per response: wrap them in one pass.
             raw_type, from_raw = _core.RawResponse, Response._from_raw
             fast = [
-                from_raw(raw, call.prepared) if type(raw) is raw_type else None
+                from_raw(raw, call.prepared) if type(raw) is raw_type else raw
                 for raw, call in zip(results, calls, strict=True)
             ]
-            if None not in fast:
+            if not any(isinstance(r, BaseException) for r in fast):
                 return fast
         out: list[Any] = []
         errors: list[tuple[int, BaseException]] = []
         for i, (raw, call) in enumerate(zip(results, calls, strict=True)):
+            if raw is None:
+                out.append(None)
+                continue
             try:
                 if isinstance(raw, BaseException):
                     raise call.failed(raw) if isinstance(raw, RequestException) else raw

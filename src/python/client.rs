@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -299,11 +300,10 @@ fn specs_of(py: Python<'_>, calls: Vec<Bound<'_, PyTuple>>) -> PyResult<Vec<Requ
         .collect()
 }
 
-/// A `request_many` result, with its body as a page of records when asked
-/// (inner None: the body is not one).
-/// A response, its body as a page of records when asked for, and whether
-/// orjson may parse its body (`json::orjson_can_parse`).
-type ManyResult = (Result<Response, Error>, Option<Option<Page>>, bool);
+/// A `request_many` result: a response, its body as a page of records when
+/// asked for (inner None: the body is not one), and whether orjson may parse
+/// its body (`json::orjson_can_parse`). None: not sent (see `run_many`).
+type ManyResult = Option<(Result<Response, Error>, Option<Option<Page>>, bool)>;
 
 /// `session.execute(spec)`, then (still off the GIL) whether orjson may parse
 /// the body: `.json()` then need not scan it.
@@ -320,16 +320,28 @@ async fn execute_checked(
 /// Run every request, at most `concurrency` in flight, results in input order.
 /// With `parse_records`, each successful body is parsed into a page of records
 /// as it arrives (`query_df`: parsing overlaps the server's work on the others).
+/// `page_rows`: how many records each page should hold. A page with fewer is
+/// the end of the data, so the requests after it are not sent (their results
+/// are None); those already in flight finish.
 async fn run_many(
     session: Arc<Session>,
     specs: Vec<RequestSpec>,
     concurrency: usize,
     parse_records: bool,
+    page_rows: Option<Vec<usize>>,
 ) -> Vec<ManyResult> {
-    futures_util::stream::iter(specs)
-        .map(|spec| {
+    let rows = page_rows.unwrap_or_default();
+    // The index of the first short page seen.
+    let end = Arc::new(AtomicUsize::new(usize::MAX));
+    futures_util::stream::iter(specs.into_iter().enumerate())
+        .map(|(i, spec)| {
             let session = session.clone();
+            let want = rows.get(i).copied();
+            let end = end.clone();
             async move {
+                if i > end.load(Ordering::Relaxed) {
+                    return None;
+                }
                 if parse_records {
                     let mut resp = Box::pin(session.execute(spec)).await;
                     let page = match &mut resp {
@@ -343,12 +355,17 @@ async fn run_many(
                         }),
                         _ => None,
                     };
-                    return (resp, page, false);
+                    if let (Some(want), Some(Some(p))) = (want, &page) {
+                        if p.rows() < want {
+                            end.fetch_min(i, Ordering::Relaxed);
+                        }
+                    }
+                    return Some((resp, page, false));
                 }
-                match execute_checked(session, spec).await {
+                Some(match execute_checked(session, spec).await {
                     Ok((resp, ok)) => (Ok(resp), None, ok),
                     Err(e) => (Err(e), None, false),
-                }
+                })
             }
         })
         .buffered(concurrency.max(1))
@@ -365,14 +382,15 @@ fn many_to_py(
     results
         .into_iter()
         .map(|r| match r {
-            (Ok(resp), page, orjson_ok) => {
+            None => Ok(py.None()),
+            Some((Ok(resp), page, orjson_ok)) => {
                 // A parsed page points into the Rust body: no second copy then.
                 let raw =
                     PyRawResponse::with_body(py, resp, blocking, orjson_ok && page.is_none())?;
                 *raw.records.lock().unwrap_or_else(|e| e.into_inner()) = page;
                 Ok(Py::new(py, raw)?.into_any())
             }
-            (Err(e), _, _) => Ok(to_py(py, e).into_value(py).into_any()),
+            Some((Err(e), _, _)) => Ok(to_py(py, e).into_value(py).into_any()),
         })
         .collect()
 }
@@ -480,19 +498,22 @@ impl PySession {
     /// Send many requests, at most `concurrency` at a time, with the GIL
     /// released; returns a RawResponse or an exception for each, in order.
     /// `parse_records`: parse each 2xx body into a page of records on arrival
-    /// (handed over by `parse_records(response)`).
-    #[pyo3(signature = (calls, concurrency, parse_records = false))]
+    /// (handed over by `parse_records(response)`). `page_rows`: the records each
+    /// page should hold; after a page with fewer (the end of the data) the
+    /// remaining requests are not sent, and their results are None.
+    #[pyo3(signature = (calls, concurrency, parse_records = false, page_rows = None))]
     fn request_many(
         &self,
         py: Python<'_>,
         calls: Vec<Bound<'_, PyTuple>>,
         concurrency: usize,
         parse_records: bool,
+        page_rows: Option<Vec<usize>>,
     ) -> PyResult<Vec<Py<PyAny>>> {
         let specs = specs_of(py, calls)?;
         let session = self.inner.clone();
         let results = wait(py, async move {
-            Ok(run_many(session, specs, concurrency, parse_records).await)
+            Ok(run_many(session, specs, concurrency, parse_records, page_rows).await)
         })?;
         many_to_py(py, results, true)
     }
@@ -511,7 +532,7 @@ impl PySession {
         bridge::spawn(
             event_loop,
             on_done,
-            async move { Ok(run_many(session, specs, concurrency, false).await) },
+            async move { Ok(run_many(session, specs, concurrency, false, None).await) },
             |py, results| {
                 Ok(PyList::new(py, many_to_py(py, results, false)?)?
                     .into_any()

@@ -301,6 +301,11 @@ pub(crate) struct Page {
 }
 
 impl Page {
+    /// How many records the page holds.
+    pub(crate) fn rows(&self) -> usize {
+        self.rows
+    }
+
     /// The column called `name`; `hint` is where it sat in the previous record.
     fn col(&mut self, name: &str, hint: usize) -> usize {
         if self.cols.get(hint).is_some_and(|c| &*c.name == name) {

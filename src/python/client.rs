@@ -346,11 +346,17 @@ async fn run_many(
                     let mut resp = Box::pin(session.execute(spec)).await;
                     let page = match &mut resp {
                         Ok(r) if (200..300).contains(&r.status) => r.body.take().map(|b| {
-                            // The page keeps nothing of the body; the response does
-                            // (for `.json()` when the body is not a page).
+                            // The page keeps nothing of the body. The response keeps
+                            // it only when it is not a page (`.json()` then reports
+                            // it); a page's response (internal to `query_df`) is left
+                            // empty, or a step's bodies would all stay alive until
+                            // its last page arrives.
                             let joined = b.into_bytes();
                             let page = parse_page(&joined);
-                            r.body = Some(Body::from(joined));
+                            r.body = Some(match page {
+                                None => Body::from(joined),
+                                Some(_) => Body::from(bytes::Bytes::new()),
+                            });
                             page
                         }),
                         _ => None,

@@ -52,7 +52,8 @@ enum Value<'a> {
     Int(i64),
     Float(f64),
     Bool(bool),
-    Str(&'a str),
+    /// UTF-8 (checked by whichever reader made it).
+    Str(&'a [u8]),
     Raw(&'a [u8]),
 }
 
@@ -162,7 +163,7 @@ impl Column {
                 (Vals::Float(x), Value::Float(f)) => x.push(f),
                 (Vals::Bool(x), Value::Bool(b)) => x.push(u8::from(b)),
                 (Vals::Text(_), Value::Str(s)) => {
-                    self.chars.extend_from_slice(s.as_bytes());
+                    self.chars.extend_from_slice(s);
                     let end = self.end()?;
                     if let Vals::Text(ends) = &mut self.vals {
                         ends.push(end);
@@ -174,7 +175,7 @@ impl Column {
                         Value::Int(i) => Cell::Int(i),
                         Value::Float(f) => Cell::Float(f),
                         Value::Bool(b) => Cell::Bool(b),
-                        Value::Str(s) => Cell::Str(self.keep(s.as_bytes())?),
+                        Value::Str(s) => Cell::Str(self.keep(s)?),
                         Value::Raw(r) => Cell::Raw(self.keep(r)?),
                     };
                     if let Vals::Mixed(cells) = &mut self.vals {
@@ -370,7 +371,7 @@ impl Reader<'_> {
                 Value::Null
             }
             Peek::True | Peek::False => Value::Bool(j.known_bool(peek)?),
-            Peek::String => Value::Str(j.known_str()?),
+            Peek::String => Value::Str(j.known_str()?.as_bytes()),
             Peek::Array | Peek::Object => {
                 let start = j.current_index();
                 j.known_skip(peek)?;
@@ -425,7 +426,235 @@ fn raw(data: &[u8], start: usize, end: usize) -> &[u8] {
 /// reads it. None when the body is anything else. The page keeps no reference
 /// to `body`.
 pub(crate) fn parse_page(body: &[u8]) -> Option<Page> {
-    parse(body).ok()
+    fast_page(body).or_else(|| parse(body).ok())
+}
+
+/// The common page, read faster than jiter can: a bare array of records whose
+/// keys and text have no escapes and whose ints fit in 18 digits. Keys are
+/// first matched against the column that followed the previous key (records
+/// of a page mostly share one layout), so a known key is one comparison.
+/// None for anything else (including bad JSON): `parse` then reads the page,
+/// and decides. Values nested in a record are skipped by jiter.
+fn fast_page(b: &[u8]) -> Option<Page> {
+    let mut f = Fast { b, i: 0 };
+    let mut out = Page::default();
+    f.ws();
+    f.eat(b'[')?;
+    f.ws();
+    if !f.eat_if(b']') {
+        loop {
+            f.eat(b'{')?;
+            f.ws();
+            if !f.eat_if(b'}') {
+                let mut pos = 0;
+                loop {
+                    f.eat(b'"')?;
+                    let i = f.key(&mut out, pos)?;
+                    f.ws();
+                    f.eat(b':')?;
+                    f.ws();
+                    let v = f.value()?;
+                    out.set(i, v).ok()?;
+                    pos = i + 1;
+                    f.ws();
+                    if f.eat_if(b'}') {
+                        break;
+                    }
+                    f.eat(b',')?;
+                    f.ws();
+                }
+            }
+            out.end_row();
+            f.ws();
+            if f.eat_if(b']') {
+                break;
+            }
+            f.eat(b',')?;
+            f.ws();
+        }
+    }
+    f.ws();
+    if f.i != b.len() {
+        return None;
+    }
+    for c in &mut out.cols {
+        c.read_dates();
+    }
+    Some(out)
+}
+
+/// `fast_page`'s position in the body.
+struct Fast<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `x` below `n` (exact up to the first such
+/// byte; `n` <= 128).
+fn bytes_below(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH
+}
+
+impl<'a> Fast<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        self.eat_if(c).then_some(())
+    }
+
+    fn eat_if(&mut self, c: u8) -> bool {
+        let hit = self.peek() == Some(c);
+        self.i += usize::from(hit);
+        hit
+    }
+
+    /// A string's text (the position just past its opening quote), which must
+    /// have no escape and no control character; checked as UTF-8 when it has
+    /// bytes beyond ASCII.
+    fn string(&mut self) -> Option<&'a [u8]> {
+        let start = self.i;
+        let rest = self.b.get(start..)?;
+        let mut k = 0;
+        let mut ascii = true;
+        // Eight bytes at a time: stop at a quote, a backslash or a control byte.
+        while let Some(block) = rest.get(k..k + 8) {
+            let x = u64::from_le_bytes(block.try_into().ok()?);
+            let stop = bytes_below(x ^ (ONES * u64::from(b'"')), 1)
+                | bytes_below(x ^ (ONES * u64::from(b'\\')), 1)
+                | bytes_below(x, 0x20);
+            if stop != 0 {
+                let at = (stop.trailing_zeros() / 8) as usize;
+                ascii &= x & HIGH & ((1u64 << (at * 8)).wrapping_sub(1)) == 0;
+                k += at;
+                break;
+            }
+            ascii &= x & HIGH == 0;
+            k += 8;
+        }
+        loop {
+            match *rest.get(k)? {
+                b'"' => break,
+                b'\\' | 0..0x20 => return None,
+                c => ascii &= c < 0x80,
+            }
+            k += 1;
+        }
+        let s = rest.get(..k)?;
+        if !ascii {
+            std::str::from_utf8(s).ok()?;
+        }
+        self.i = start + k + 1;
+        Some(s)
+    }
+
+    /// A key's column (the position just past the key's opening quote).
+    fn key(&mut self, out: &mut Page, hint: usize) -> Option<usize> {
+        if let Some(c) = out.cols.get(hint) {
+            let name = c.name.as_bytes();
+            let end = self.i + name.len();
+            if self.b.get(self.i..end) == Some(name) && self.b.get(end) == Some(&b'"') {
+                self.i = end + 1;
+                return Some(hint);
+            }
+        }
+        let k = std::str::from_utf8(self.string()?).ok()?;
+        Some(out.col(k, hint))
+    }
+
+    fn literal(&mut self, text: &[u8], v: Value<'a>) -> Option<Value<'a>> {
+        let end = self.i + text.len();
+        (self.b.get(self.i..end)? == text).then(|| {
+            self.i = end;
+            v
+        })
+    }
+
+    fn value(&mut self) -> Option<Value<'a>> {
+        match self.peek()? {
+            b'"' => {
+                self.i += 1;
+                Some(Value::Str(self.string()?))
+            }
+            b't' => self.literal(b"true", Value::Bool(true)),
+            b'f' => self.literal(b"false", Value::Bool(false)),
+            b'n' => self.literal(b"null", Value::Null),
+            b'[' | b'{' => {
+                let rest = self.b.get(self.i..)?;
+                let mut j = Jiter::new(rest);
+                let peek = j.peek().ok()?;
+                j.known_skip(peek).ok()?;
+                let raw = rest.get(..j.current_index())?;
+                self.i += raw.len();
+                Some(Value::Raw(raw))
+            }
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    /// A JSON number: an int of at most 18 digits, or a finite float.
+    fn number(&mut self) -> Option<Value<'a>> {
+        let start = self.i;
+        let neg = self.eat_if(b'-');
+        let int_start = self.i;
+        if self.eat_if(b'0') {
+            if self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                return None;
+            }
+        } else if self.digits() == 0 {
+            return None;
+        }
+        let int_end = self.i;
+        let mut float = false;
+        if self.eat_if(b'.') {
+            if self.digits() == 0 {
+                return None;
+            }
+            float = true;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return None;
+            }
+            float = true;
+        }
+        if float {
+            let text = std::str::from_utf8(self.b.get(start..self.i)?).ok()?;
+            let f: f64 = text.parse().ok()?;
+            return f.is_finite().then_some(Value::Float(f));
+        }
+        let digits = self.b.get(int_start..int_end)?;
+        if digits.len() > 18 {
+            return None;
+        }
+        let v = digits
+            .iter()
+            .fold(0i64, |a, d| a * 10 + i64::from(d - b'0'));
+        Some(Value::Int(if neg { -v } else { v }))
+    }
 }
 
 fn parse(data: &[u8]) -> Result<Page, NotColumnar> {
@@ -1289,6 +1518,139 @@ mod tests {
         assert!(d.offset);
         let c = page(br#"[{"d":"x"},{"d":"2021-01-02"}]"#);
         assert!(c.cols[0].dates.is_none());
+    }
+
+    /// A page as text, to compare the two readers.
+    fn dump(p: &Page) -> String {
+        let mut out = format!("rows={} count={:?}\n", p.rows, p.count);
+        for c in &p.cols {
+            let dates = c.dates.as_ref().map(|d| (&d.ns, d.offset));
+            out += &format!("{}: {:?} {:?}\n", c.name, rows(c), dates);
+        }
+        out
+    }
+
+    /// A small deterministic generator (xorshift).
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+            xs[(self.next() % xs.len() as u64) as usize]
+        }
+    }
+
+    const KEYS: [&str; 7] = ["id", "n", "x", "name", "d", "", "caf\u{e9}"];
+    const VALUES: [&str; 27] = [
+        "0",
+        "-0",
+        "7",
+        "-42",
+        "123456789012345678",
+        "-999999999999999999",
+        "1.5",
+        "-0.0",
+        "1e5",
+        "2.5E-3",
+        "1.7976931348623157e308",
+        "5e-324",
+        "0.1",
+        "true",
+        "false",
+        "null",
+        "\"\"",
+        "\"plain\"",
+        "\"caf\u{e9} \u{2603}\"",
+        "\"2021-03-04\"",
+        "\"2021-03-04T05:06:07.5+01:00\"",
+        "[1, [2, {\"a\": null}]]",
+        "{}",
+        "\"a long text of more than sixteen bytes\"",
+        "\"8 bytes!\"",
+        "\"seven b\"",
+        "\"0123456\u{e9}89abcdef\u{2603}\"",
+    ];
+
+    #[test]
+    fn fast_reader_agrees_with_jiter() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut fast = 0;
+        for round in 0..400 {
+            let ws = ["", " ", "\n  ", "\t\r\n"];
+            let mut body = String::from(rng.pick(&ws));
+            body.push('[');
+            let records = rng.next() % 6;
+            for r in 0..records {
+                if r > 0 {
+                    body.push(',');
+                }
+                body += rng.pick(&ws);
+                body.push('{');
+                let fields = rng.next() % 5;
+                for f in 0..fields {
+                    if f > 0 {
+                        body.push(',');
+                    }
+                    let (k, w) = (rng.pick(&KEYS), rng.pick(&ws));
+                    body += &format!("{w}\"{k}\"{w}:{w}{}{w}", rng.pick(&VALUES));
+                }
+                body.push('}');
+            }
+            body.push(']');
+            body += rng.pick(&ws);
+            let want = parse(body.as_bytes())
+                .map(|p| dump(&p))
+                .map_err(|_| body.clone());
+            let got = fast_page(body.as_bytes()).map(|p| dump(&p));
+            assert_eq!(
+                got.as_ref().ok_or(()),
+                want.as_ref().map_err(|_| ()),
+                "{round}: {body}"
+            );
+            fast += usize::from(got.is_some());
+        }
+        // Every one of these is the fast reader's kind of page.
+        assert_eq!(fast, 400);
+        // What it leaves to jiter: escapes, ints of 19+ digits, envelopes, bad JSON.
+        for body in [
+            &br#"[{"a":"tab	"}]"#[..],
+            br#"[{"a"":1}]"#,
+            br#"[{"a":1234567890123456789}]"#,
+            br#"[{"a":123456789012345678901234}]"#,
+            br#"{"data":[{"a":1}]}"#,
+            br#"[{"a":01}]"#,
+            br#"[{"a":1,}]"#,
+            br#"[{"a":1}] x"#,
+            br#"[{"a" 1}]"#,
+            b"[{\"a\":\"x\x01\"}]",
+            b"[{\"a\":\"\xff\"}]",
+            b"[{\"a\":\"0123456789\x1f\"}]",
+            b"[{\"a\":\"01234567\xc3\"}]",
+            b"[{\"a\":\"0123456789abcdef\\n\"}]",
+            br#"[{"a":tru}]"#,
+            br#"[{"a":1.}]"#,
+            br#"[{"a":-}]"#,
+            br#"[{"a":1e}]"#,
+            br#"[{"a":1e999}]"#,
+            br#"[{a:1}]"#,
+            br#"[{"a":[1,}]"#,
+            br#"[{"a":NaN}]"#,
+            b"[{\"a\":1}",
+            b"",
+        ] {
+            let text = String::from_utf8_lossy(body);
+            assert!(fast_page(body).is_none(), "{text}");
+            // And the page reader still decides them the way jiter does.
+            assert_eq!(
+                parse_page(body).map(|p| dump(&p)),
+                parse(body).ok().map(|p| dump(&p)),
+                "{text}"
+            );
+        }
     }
 
     #[test]

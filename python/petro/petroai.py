@@ -354,10 +354,10 @@ class PetroAI:
         pages = reqs if isinstance(reqs, _Pages) else None
         responses = self._session._request_many(
             calls,
-            pages.concurrency if pages else len(calls),
+            len(calls) if pages is None else pages.concurrency,
             True,
             parse_records=columnar,
-            page_rows=pages.rows if pages and columnar else None,
+            page_rows=pages.rows if pages is not None and columnar else None,
         )
         return [
             self._parse_or_error(r, req, columnar) for r, req in zip(responses, reqs, strict=True)

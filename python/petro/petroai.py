@@ -536,8 +536,9 @@ class DataAPI:
         and all kept anyway): a step asks for up to 8 windows of pages, still with
         ``concurrency`` in flight, so the pause where one step ends and the next begins
         comes 8 times less often. The native driver sends no request past a short page,
-        so no more requests are wasted than with one window. A step's response bodies live
-        until it ends, so a step holds at most about 50,000 records (or one window).
+        so no more requests are wasted than with one window. A step is also capped at about
+        50,000 records (or one window): its responses live until it ends, and a reply that
+        is not a page of records keeps its body (pages' bodies are dropped once parsed).
         """
         self._check_type(type)
         _check_query(query)

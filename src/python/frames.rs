@@ -439,39 +439,23 @@ fn fast_page(b: &[u8]) -> Option<Page> {
     let mut f = Fast { b, i: 0 };
     let mut out = Page::default();
     f.ws();
-    f.eat(b'[')?;
-    f.ws();
-    if !f.eat_if(b']') {
-        loop {
-            f.eat(b'{')?;
+    let mut records = f.open(b'[', b']')?;
+    while records {
+        let mut fields = f.open(b'{', b'}')?;
+        let mut pos = 0;
+        while fields {
+            f.eat(b'"')?;
+            let i = f.key(&mut out, pos)?;
             f.ws();
-            if !f.eat_if(b'}') {
-                let mut pos = 0;
-                loop {
-                    f.eat(b'"')?;
-                    let i = f.key(&mut out, pos)?;
-                    f.ws();
-                    f.eat(b':')?;
-                    f.ws();
-                    let v = f.value()?;
-                    out.set(i, v).ok()?;
-                    pos = i + 1;
-                    f.ws();
-                    if f.eat_if(b'}') {
-                        break;
-                    }
-                    f.eat(b',')?;
-                    f.ws();
-                }
-            }
-            out.end_row();
+            f.eat(b':')?;
             f.ws();
-            if f.eat_if(b']') {
-                break;
-            }
-            f.eat(b',')?;
-            f.ws();
+            let v = f.value()?;
+            out.set(i, v).ok()?;
+            pos = i + 1;
+            fields = f.more(b'}')?;
         }
+        out.end_row();
+        records = f.more(b']')?;
     }
     f.ws();
     if f.i != b.len() {
@@ -517,6 +501,25 @@ impl<'a> Fast<'a> {
         let hit = self.peek() == Some(c);
         self.i += usize::from(hit);
         hit
+    }
+
+    /// An array's or object's `open` (and the whitespace after it): whether an
+    /// item follows rather than `close`.
+    fn open(&mut self, open: u8, close: u8) -> Option<bool> {
+        self.eat(open)?;
+        self.ws();
+        Some(!self.eat_if(close))
+    }
+
+    /// After an item: true at `,` (another item follows), false at `close`.
+    fn more(&mut self, close: u8) -> Option<bool> {
+        self.ws();
+        if self.eat_if(close) {
+            return Some(false);
+        }
+        self.eat(b',')?;
+        self.ws();
+        Some(true)
     }
 
     /// A string's text (the position just past its opening quote), which must
@@ -1102,17 +1105,7 @@ impl Sink {
                         offsets.extend_from_slice(&(base + i64::from(*e)).to_le_bytes());
                     }
                     for i in 0..c.len {
-                        if *rows % 8 == 0 {
-                            valid.push(0);
-                        }
-                        if c.state(i) == PRESENT {
-                            if let Some(last) = valid.last_mut() {
-                                *last |= 1 << (*rows % 8);
-                            }
-                        } else {
-                            *nulls += 1;
-                        }
-                        *rows += 1;
+                        push_valid(valid, rows, nulls, c.state(i) == PRESENT);
                     }
                     return Ok(());
                 }
@@ -1164,18 +1157,10 @@ impl Sink {
                 rows,
                 nulls,
             } => {
-                if *rows % 8 == 0 {
-                    valid.push(0);
-                }
                 if let Cell::Str(s) = cell {
                     chars.extend_from_slice(text_str(text(src, s))?.as_bytes());
-                    if let Some(last) = valid.last_mut() {
-                        *last |= 1 << (*rows % 8);
-                    }
-                } else {
-                    *nulls += 1;
                 }
-                *rows += 1;
+                push_valid(valid, rows, nulls, matches!(cell, Cell::Str(_)));
                 offsets.extend_from_slice(&(chars.len() as i64).to_le_bytes());
             }
             Sink::Dates { data, utc, failed } => {
@@ -1261,6 +1246,22 @@ impl Sink {
             .into_any()
             .unbind())
     }
+}
+
+/// One more row's bit in an Arrow validity bitmap (LSB first; `rows` so far,
+/// `nulls` counts the rows that are not `present`).
+fn push_valid(valid: &mut Vec<u8>, rows: &mut usize, nulls: &mut usize, present: bool) {
+    if *rows % 8 == 0 {
+        valid.push(0);
+    }
+    if present {
+        if let Some(last) = valid.last_mut() {
+            *last |= 1 << (*rows % 8);
+        }
+    } else {
+        *nulls += 1;
+    }
+    *rows += 1;
 }
 
 /// A text cell's bytes as UTF-8 (jiter checked them; a failure here would mean

@@ -128,7 +128,7 @@ def test_parse_records_shapes():
     assert len(b) == 2
     ((name, kind, data, missing, utc),) = b.finish()
     assert (name, kind, missing, utc) == ("a", "int", None, False)
-    assert bytes(data) == (1).to_bytes(8, "little") + (2).to_bytes(8, "little")
+    assert data.dtype == "int64" and data.tolist() == [1, 2]
 
 
 def test_query_df_errors_like_query(client):
@@ -145,13 +145,7 @@ def test_text_columns_as_arrow_buffers():
     cols = {name: (kind, data, missing) for name, kind, data, missing, _ in b.finish(True)}
     kind, (offsets, chars), valid = cols["s"]
     assert kind == "arrow_str"
-    assert [int.from_bytes(offsets[i : i + 8], "little") for i in range(0, 40, 8)] == [
-        0,
-        3,
-        3,
-        3,
-        3,
-    ]
+    assert offsets.dtype == "int64" and offsets.tolist() == [0, 3, 3, 3, 3]
     assert bytes(chars) == "a\u00e9".encode() and bytes(valid) == bytes([0b1001])
     kind, (offsets, chars), valid = cols["t"]
     assert bytes(chars) == b"xyz" and bytes(valid) == bytes([0b0111])

@@ -85,24 +85,18 @@ def from_builder(builder: Any) -> Any:
 def from_columns(columns: list[tuple[str, str, Any, Any, bool]]) -> Any:
     """A pandas DataFrame from ``_core.FrameBuilder.finish()``'s columns, with the dtypes
     ``to_pandas`` gives the same records."""
-    import numpy as np
     import pandas as pd
 
     data: dict[str, Any] = {}
     text: list[str] = []
+    # Each buffer is a numpy array over memory Rust filled: no copy here.
     for name, kind, values, missing, utc in columns:
         if kind == "int":
-            ints = np.frombuffer(values, dtype="<i8")
-            if missing is not None:
-                data[name] = pd.arrays.IntegerArray(ints, np.frombuffer(missing, dtype=bool))
-            else:
-                data[name] = ints
-        elif kind == "float":
-            data[name] = np.frombuffer(values, dtype="<f8")
-        elif kind == "bool":
-            data[name] = np.frombuffer(values, dtype=np.bool_)
+            data[name] = values if missing is None else pd.arrays.IntegerArray(values, missing)
+        elif kind in ("float", "bool"):
+            data[name] = values
         elif kind == "datetime":
-            stamps = pd.Series(np.frombuffer(values, dtype="<i8").view("datetime64[ns]"))
+            stamps = pd.Series(values.view("datetime64[ns]"))
             if utc:
                 stamps = stamps.dt.tz_localize("UTC")
             want = _date_dtype(utc)
@@ -114,7 +108,7 @@ def from_columns(columns: list[tuple[str, str, Any, Any, bool]]) -> Any:
             offsets, chars = values
             arr = pa.Array.from_buffers(
                 pa.large_string(),
-                len(offsets) // 8 - 1,
+                len(offsets) - 1,
                 [
                     None if missing is None else pa.py_buffer(missing),
                     pa.py_buffer(offsets),
@@ -125,11 +119,7 @@ def from_columns(columns: list[tuple[str, str, Any, Any, bool]]) -> Any:
             text.append(name)
         elif kind == "str":
             # Only str, None and NaN: straight to the dtype pandas infers for text.
-            try:  # fromiter: no per-item look for nested sequences (numpy >= 1.23)
-                cells = np.fromiter(values, dtype=object, count=len(values))
-            except (TypeError, ValueError):
-                cells = np.array(values, dtype=object)
-            data[name] = pd.Series(cells, dtype=_text_dtype(), copy=False)
+            data[name] = pd.Series(values, dtype=_text_dtype(), copy=False)
             text.append(name)
         else:
             series = pd.Series(values, dtype=object)

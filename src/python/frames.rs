@@ -19,7 +19,7 @@ use std::sync::Mutex;
 
 use jiter::{Jiter, NumberAny, NumberInt, Peek};
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyList, PyString};
+use pyo3::types::{PyBytes, PyString};
 
 use super::client::PyRawResponse;
 
@@ -912,20 +912,25 @@ impl FrameBuilder {
         self.pages.lock().unwrap_or_else(|e| e.into_inner()).rows
     }
 
-    /// Each column as `(name, kind, data, missing, utc)`:
-    /// - `"int"`: `data` little-endian int64 (a bytearray), `missing` a bool
-    ///   bytearray or None;
-    /// - `"float"`: float64 with NaN for missing; `"bool"`: one byte each;
+    /// Each column as `(name, kind, data, missing, utc)`, its buffers numpy
+    /// arrays that own the memory Rust filled (no copy):
+    /// - `"int"`: `data` int64, `missing` a bool array or None;
+    /// - `"float"`: float64 with NaN for missing; `"bool"`: bool;
     /// - `"datetime"`: int64 nanoseconds since the epoch (missing: NaT), `utc`
     ///   True when the text carried a time zone (values converted to UTC);
-    /// - `"object"`: a list of Python values (str shared when repeated; NaN
-    ///   where the record lacks the field, None where it is null); `"str"` the
-    ///   same when the values are only str, null and missing;
+    /// - `"object"`: an object array of Python values (str shared when
+    ///   repeated; NaN where the record lacks the field, None where it is
+    ///   null); `"str"` the same when the values are only str, null and missing;
     /// - with `arrow_text`, such a text column is `"arrow_str"` instead: `data`
-    ///   `(offsets, chars)`, Arrow `large_string` buffers (int64 offsets, UTF-8),
-    ///   `missing` the validity bitmap (None: no nulls). No Python str is made.
+    ///   `(offsets, chars)`, Arrow `large_string` buffers (int64 offsets, UTF-8
+    ///   bytes as uint8), `missing` the validity bitmap as uint8 (None: no
+    ///   nulls). No Python str is made.
+    ///
+    /// Raises ImportError when numpy is not installed.
     #[pyo3(signature = (arrow_text = false))]
     fn finish(&self, py: Python<'_>, arrow_text: bool) -> PyResult<Vec<Py<PyAny>>> {
+        // numpy's C API is reached through its module: fail here, clearly, without it.
+        py.import("numpy")?;
         let mut pages = std::mem::take(&mut *self.pages.lock().unwrap_or_else(|e| e.into_inner()));
         let nan = f64::NAN.into_pyobject(py)?.into_any().unbind();
         let mut out = Vec::with_capacity(pages.names.len());
@@ -962,31 +967,27 @@ struct Kinds {
 /// A column being converted, by what its cells turned out to be.
 enum Sink {
     Int {
-        data: Vec<u8>,
-        missing: Option<Vec<u8>>,
+        data: Vec<i64>,
+        missing: Option<Vec<bool>>,
     },
-    Float(Vec<u8>),
-    Bool(Vec<u8>),
+    Float(Vec<f64>),
+    Bool(Vec<bool>),
     Dates {
-        data: Vec<u8>,
+        data: Vec<i64>,
         utc: bool,
         /// A value with an offset but no UTC: pandas keeps those; redone as text.
         failed: bool,
     },
     Object {
         values: Vec<Py<PyAny>>,
-        /// Text repeats a lot in well data (basin, operator, status...): one str
-        /// per distinct value, unless the column turns out mostly unique (ids).
-        cache: AHashMap<Box<[u8]>, Py<PyAny>>,
-        caching: bool,
-        seen: usize,
+        strs: StrCache,
         /// Only str, null and missing (pandas' text dtype applies).
         text: bool,
     },
     /// Only str, null and missing, as Arrow `large_string` buffers.
     Arrow {
-        /// n + 1 int64 offsets into `chars`, little-endian.
-        offsets: Vec<u8>,
+        /// n + 1 offsets into `chars`.
+        offsets: Vec<i64>,
         chars: Vec<u8>,
         /// One bit per row, 1 = present (Arrow's validity bitmap, LSB first).
         valid: Vec<u8>,
@@ -995,13 +996,48 @@ enum Sink {
     },
 }
 
+/// Text repeats a lot in well data (basin, operator, status...): one str per
+/// distinct value, unless the column turns out mostly unique (ids).
+struct StrCache {
+    cache: AHashMap<Box<[u8]>, Py<PyAny>>,
+    caching: bool,
+    seen: usize,
+}
+
+impl StrCache {
+    fn new() -> Self {
+        StrCache {
+            cache: AHashMap::new(),
+            caching: true,
+            seen: 0,
+        }
+    }
+
+    fn get(&mut self, py: Python<'_>, s: &str) -> Py<PyAny> {
+        if !self.caching || s.len() > 64 {
+            return PyString::new(py, s).into_any().unbind();
+        }
+        self.seen += 1;
+        if self.seen == 4096 && self.cache.len() > self.seen / 2 {
+            self.caching = false;
+            self.cache = AHashMap::new();
+        }
+        if let Some(p) = self.cache.get(s.as_bytes()) {
+            return p.clone_ref(py);
+        }
+        let p = PyString::new(py, s).into_any().unbind();
+        if self.caching {
+            self.cache.insert(s.as_bytes().into(), p.clone_ref(py));
+        }
+        p
+    }
+}
+
 impl Sink {
     fn object(n: usize, text: bool) -> Sink {
         Sink::Object {
             values: Vec::with_capacity(n),
-            cache: AHashMap::new(),
-            caching: true,
-            seen: 0,
+            strs: StrCache::new(),
             text,
         }
     }
@@ -1011,8 +1047,8 @@ impl Sink {
         if !arrow {
             return Sink::object(n, true);
         }
-        let mut offsets = Vec::with_capacity((n + 1) * 8);
-        offsets.extend_from_slice(&0i64.to_le_bytes());
+        let mut offsets = Vec::with_capacity(n + 1);
+        offsets.push(0);
         Sink::Arrow {
             offsets,
             chars: Vec::new(),
@@ -1030,7 +1066,7 @@ impl Sink {
             p.count(&mut k);
         }
         let present = n.saturating_sub(k.null);
-        let words = || Vec::with_capacity(n * 8);
+        let words = || Vec::with_capacity(n);
         if present == 0 {
             Sink::object(n, false)
         } else if k.int == present {
@@ -1039,7 +1075,7 @@ impl Sink {
                 missing: (k.null > 0).then(|| Vec::with_capacity(n)),
             }
         } else if k.int + k.float == present {
-            Sink::Float(words())
+            Sink::Float(Vec::with_capacity(n))
         } else if k.bool == present && k.null == 0 {
             Sink::Bool(Vec::with_capacity(n))
         } else if k.str == present {
@@ -1068,23 +1104,34 @@ impl Sink {
         if let Some(c) = &part.col {
             match (&mut *self, &c.vals) {
                 (Sink::Int { data, missing }, Vals::Int(x)) => {
-                    for v in x {
-                        data.extend_from_slice(&v.to_le_bytes());
-                    }
+                    data.extend_from_slice(x);
                     if let Some(m) = missing {
-                        m.extend((0..c.len).map(|i| u8::from(c.state(i) != PRESENT)));
+                        m.extend((0..c.len).map(|i| c.state(i) != PRESENT));
                     }
                     return Ok(());
                 }
                 // Rows without a value hold NaN already.
                 (Sink::Float(data), Vals::Float(x)) => {
-                    for v in x {
-                        data.extend_from_slice(&v.to_le_bytes());
-                    }
+                    data.extend_from_slice(x);
                     return Ok(());
                 }
                 (Sink::Bool(data), Vals::Bool(x)) => {
-                    data.extend_from_slice(x);
+                    data.extend(x.iter().map(|&b| b != 0));
+                    return Ok(());
+                }
+                (Sink::Object { values, strs, .. }, Vals::Text(ends)) if ends.len() == c.len => {
+                    // Checked once for the part; each cell is then a slice of it.
+                    let all = text_str(&c.chars)?;
+                    let mut start = 0;
+                    for (i, &end) in ends.iter().enumerate() {
+                        let end = end as usize;
+                        values.push(match c.state(i) {
+                            NULL => py.None(),
+                            MISSING => nan.clone_ref(py),
+                            _ => strs.get(py, str_slice(all, start, end)?),
+                        });
+                        start = end;
+                    }
                     return Ok(());
                 }
                 (
@@ -1101,9 +1148,7 @@ impl Sink {
                     text_str(&c.chars)?;
                     let base = chars.len() as i64;
                     chars.extend_from_slice(&c.chars);
-                    for e in ends {
-                        offsets.extend_from_slice(&(base + i64::from(*e)).to_le_bytes());
-                    }
+                    offsets.extend(ends.iter().map(|&e| base + i64::from(e)));
                     for i in 0..c.len {
                         push_valid(valid, rows, nulls, c.state(i) == PRESENT);
                     }
@@ -1114,9 +1159,7 @@ impl Sink {
                         if d.offset && !*utc {
                             *failed = true;
                         } else {
-                            for v in &d.ns {
-                                data.extend_from_slice(&v.to_le_bytes());
-                            }
+                            data.extend_from_slice(&d.ns);
                         }
                     }
                     return Ok(());
@@ -1134,21 +1177,19 @@ impl Sink {
     fn push(&mut self, py: Python<'_>, nan: &Py<PyAny>, cell: Cell, src: Src<'_>) -> PyResult<()> {
         match self {
             Sink::Int { data, missing } => {
-                let v = if let Cell::Int(i) = cell { i } else { 0 };
-                data.extend_from_slice(&v.to_le_bytes());
+                data.push(if let Cell::Int(i) = cell { i } else { 0 });
                 if let Some(m) = missing {
-                    m.push(u8::from(matches!(cell, Cell::Null | Cell::Missing)));
+                    m.push(matches!(cell, Cell::Null | Cell::Missing));
                 }
             }
             Sink::Float(data) => {
-                let v = match cell {
+                data.push(match cell {
                     Cell::Int(i) => i as f64,
                     Cell::Float(f) => f,
                     _ => f64::NAN,
-                };
-                data.extend_from_slice(&v.to_le_bytes());
+                });
             }
-            Sink::Bool(data) => data.push(u8::from(cell == Cell::Bool(true))),
+            Sink::Bool(data) => data.push(cell == Cell::Bool(true)),
             Sink::Dates { failed: true, .. } => {}
             Sink::Arrow {
                 offsets,
@@ -1161,7 +1202,7 @@ impl Sink {
                     chars.extend_from_slice(text_str(text(src, s))?.as_bytes());
                 }
                 push_valid(valid, rows, nulls, matches!(cell, Cell::Str(_)));
-                offsets.extend_from_slice(&(chars.len() as i64).to_le_bytes());
+                offsets.push(chars.len() as i64);
             }
             Sink::Dates { data, utc, failed } => {
                 let v = match cell {
@@ -1175,40 +1216,16 @@ impl Sink {
                     },
                     _ => i64::MIN,
                 };
-                data.extend_from_slice(&v.to_le_bytes());
+                data.push(v);
             }
-            Sink::Object {
-                values,
-                cache,
-                caching,
-                seen,
-                ..
-            } => {
+            Sink::Object { values, strs, .. } => {
                 let v = match cell {
                     Cell::Missing => nan.clone_ref(py),
                     Cell::Null => py.None(),
                     Cell::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
                     Cell::Float(f) => f.into_pyobject(py)?.into_any().unbind(),
                     Cell::Bool(b) => b.into_pyobject(py)?.to_owned().into_any().unbind(),
-                    Cell::Str(s) if *caching && s.len <= 64 => {
-                        let s = text(src, s);
-                        *seen += 1;
-                        if *seen == 4096 && cache.len() > *seen / 2 {
-                            *caching = false;
-                            *cache = AHashMap::new();
-                        }
-                        match cache.get(s) {
-                            Some(p) => p.clone_ref(py),
-                            None => {
-                                let p = py_str(py, s)?.into_any().unbind();
-                                if *caching {
-                                    cache.insert(s.into(), p.clone_ref(py));
-                                }
-                                p
-                            }
-                        }
-                    }
-                    Cell::Str(s) => py_str(py, text(src, s))?.into_any().unbind(),
+                    Cell::Str(s) => strs.get(py, text_str(text(src, s))?),
                     Cell::Raw(r) => super::json::loads(py, text(src, r))?.unbind(),
                 };
                 values.push(v);
@@ -1218,16 +1235,19 @@ impl Sink {
     }
 
     fn into_py(self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
-        let bytes = |b: Vec<u8>| PyByteArray::new(py, &b).into_any().unbind();
         let (kind, data, missing, utc) = match self {
-            Sink::Int { data, missing } => ("int", bytes(data), missing.map(bytes), false),
-            Sink::Float(data) => ("float", bytes(data), None, false),
-            Sink::Bool(data) => ("bool", bytes(data), None, false),
-            Sink::Dates { data, utc, .. } => ("datetime", bytes(data), None, utc),
-            Sink::Object { values, text, .. } => {
-                let list = PyList::new(py, values)?.into_any().unbind();
-                (if text { "str" } else { "object" }, list, None, false)
+            Sink::Int { data, missing } => {
+                ("int", array(py, data), missing.map(|m| array(py, m)), false)
             }
+            Sink::Float(data) => ("float", array(py, data), None, false),
+            Sink::Bool(data) => ("bool", array(py, data), None, false),
+            Sink::Dates { data, utc, .. } => ("datetime", array(py, data), None, utc),
+            Sink::Object { values, text, .. } => (
+                if text { "str" } else { "object" },
+                array(py, values),
+                None,
+                false,
+            ),
             Sink::Arrow {
                 offsets,
                 chars,
@@ -1235,8 +1255,8 @@ impl Sink {
                 nulls,
                 ..
             } => {
-                let buffers = (bytes(offsets), bytes(chars)).into_pyobject(py)?;
-                let valid = (nulls > 0).then(|| bytes(valid));
+                let buffers = (array(py, offsets), array(py, chars)).into_pyobject(py)?;
+                let valid = (nulls > 0).then(|| array(py, valid));
                 ("arrow_str", buffers.into_any().unbind(), valid, false)
             }
         };
@@ -1246,6 +1266,18 @@ impl Sink {
             .into_any()
             .unbind())
     }
+}
+
+/// A numpy array that takes over `v`'s memory (numpy is imported by `finish`).
+fn array<T: numpy::Element>(py: Python<'_>, v: Vec<T>) -> Py<PyAny> {
+    numpy::PyArray1::from_vec(py, v).into_any().unbind()
+}
+
+/// `all[start..end]`, for a cell of a text part checked as a whole (a bad span
+/// would be a bug here: reported rather than trusted).
+fn str_slice(all: &str, start: usize, end: usize) -> PyResult<&str> {
+    all.get(start..end)
+        .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("bad text cell span"))
 }
 
 /// One more row's bit in an Arrow validity bitmap (LSB first; `rows` so far,
@@ -1269,11 +1301,6 @@ fn push_valid(valid: &mut Vec<u8>, rows: &mut usize, nulls: &mut usize, present:
 fn text_str(b: &[u8]) -> PyResult<&str> {
     std::str::from_utf8(b)
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("bad text cell: {e}")))
-}
-
-/// A Python str from a text cell's bytes.
-fn py_str<'py>(py: Python<'py>, b: &[u8]) -> PyResult<Bound<'py, PyString>> {
-    Ok(PyString::new(py, text_str(b)?))
 }
 
 /// Whether a text column reads as dates, as `_frames.to_pandas` decides: the

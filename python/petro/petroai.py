@@ -339,10 +339,11 @@ class PetroAI:
         req = _Req(method, path, json, params, idempotent, deadline_at)
         return self._parse(self._session.request(**self._call(req)), _what(req))
 
-    def _send(self, reqs: list[_Req], columnar: bool = False) -> list[Any]:
+    def _send(self, reqs: list[_Req], columnar: bool = False, frames: Any = None) -> list[Any]:
         """Send a plan step's requests (concurrently when several); bodies or errors, in order.
 
-        ``columnar``: pages of records come back as ``_core.RecordPage`` (``query_df``).
+        ``columnar``: pages of records come back as ``_core.RecordPage`` (``query_df``),
+        for ``frames``, the ``_core.FrameBuilder`` they go to.
         """
         if len(reqs) == 1:
             try:
@@ -358,6 +359,7 @@ class PetroAI:
             True,
             parse_records=columnar,
             page_rows=pages.rows if pages is not None and columnar else None,
+            frames=frames if columnar else None,
         )
         return [
             self._parse_or_error(r, req, columnar) for r, req in zip(responses, reqs, strict=True)
@@ -386,11 +388,12 @@ class PetroAI:
 
     def _frame(self, plan: _Plan[Any], skip: int = 0) -> Any:
         """Drive a paging plan into a pandas DataFrame without per-record dicts."""
-        from ._frames import from_builder
+        from ._frames import arrow_text, from_builder
 
-        builder = _core.FrameBuilder()
+        # Text handed over as str (not Arrow): each page makes its str as it arrives.
+        builder = _core.FrameBuilder(text_objects=not arrow_text())
         try:
-            for page in self._pages(plan, columnar=True):
+            for page in self._pages(plan, columnar=True, frames=builder):
                 if not isinstance(page, _core.RecordPage):
                     raise _NotColumnar
                 builder.append(page)
@@ -416,8 +419,9 @@ class PetroAI:
             for page in pages:
                 yield from page
 
-    def _pages(self, plan: _Plan[Any], columnar: bool = False) -> Iterator[Any]:
-        """Drive a plan, yielding each page of records it emits (closing it when stopped)."""
+    def _pages(self, plan: _Plan[Any], columnar: bool = False, frames: Any = None) -> Iterator[Any]:
+        """Drive a plan, yielding each page of records it emits (closing it when stopped);
+        ``columnar`` and ``frames`` as for ``_send``."""
         reply: list[Any] | None = None
         with _closing(plan):
             while True:
@@ -429,7 +433,7 @@ class PetroAI:
                     reply = None
                     yield step.records
                 else:
-                    reply = self._send(step, columnar)
+                    reply = self._send(step, columnar, frames)
 
     def _parse(self, resp: Response, what: str) -> Any:
         help_text = self._auth_help()

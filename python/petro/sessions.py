@@ -561,14 +561,17 @@ class Session:
         return_exceptions: bool,
         parse_records: bool = False,
         page_rows: list[int] | None = None,
+        frames: Any = None,
     ) -> list[Any]:
         """``request_many``; ``parse_records``: each 2xx body is also parsed into a page of
         records as it arrives (``_core.parse_records(resp._raw)`` hands it over);
         ``page_rows``: the records each page should hold; the requests after a page with
-        fewer (the end of the data) are not sent, and None stands in their place."""
+        fewer (the end of the data) are not sent, and None stands in their place;
+        ``frames``: the ``_core.FrameBuilder`` the pages are for (it may make their str
+        objects as they arrive)."""
         calls, hooks = self._prepare_many(requests, concurrency)
         results = self._native.request_many(
-            [c.args for c in calls], concurrency, parse_records, page_rows
+            [c.args for c in calls], concurrency, parse_records, page_rows, frames
         )
         return self._collect_many(results, calls, hooks, return_exceptions)
 

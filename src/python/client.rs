@@ -16,7 +16,7 @@ use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use super::bridge::{self, TaskHandle};
 use super::errors::{internal, to_py};
-use super::frames::{parse_page, Page};
+use super::frames::{parse_page, FrameBuilder, Page};
 use super::json;
 use crate::http::request::{headers_from_pairs, parse_method};
 use crate::http::retry::{Attempt, RetryPolicy};
@@ -317,9 +317,15 @@ async fn execute_checked(
     Ok((resp, ok))
 }
 
-/// Run every request, at most `concurrency` in flight, results in input order.
-/// With `parse_records`, each successful body is parsed into a page of records
-/// as it arrives (`query_df`: parsing overlaps the server's work on the others).
+/// What `run_many` does with each successful body: parse it into a page of
+/// records as it arrives (`query_df`: parsing overlaps the server's work on the
+/// others), and make the page's str objects for `frames` if it wants them.
+struct Parse {
+    frames: Option<Py<FrameBuilder>>,
+}
+
+/// Run every request, at most `concurrency` in flight, results in input order,
+/// each successful body parsed as `parse` says.
 /// `page_rows`: how many records each page should hold. A page with fewer is
 /// the end of the data, so the requests after it are not sent (their results
 /// are None); those already in flight finish.
@@ -327,9 +333,10 @@ async fn run_many(
     session: Arc<Session>,
     specs: Vec<RequestSpec>,
     concurrency: usize,
-    parse_records: bool,
+    parse: Option<Parse>,
     page_rows: Option<Vec<usize>>,
 ) -> Vec<ManyResult> {
+    let parse = parse.map(Arc::new);
     let rows = page_rows.unwrap_or_default();
     // The index of the first short page seen.
     let end = Arc::new(AtomicUsize::new(usize::MAX));
@@ -338,11 +345,12 @@ async fn run_many(
             let session = session.clone();
             let want = rows.get(i).copied();
             let end = end.clone();
+            let parse = parse.clone();
             async move {
                 if i > end.load(Ordering::Relaxed) {
                     return None;
                 }
-                if parse_records {
+                if let Some(parse) = parse {
                     let mut resp = Box::pin(session.execute(spec)).await;
                     let page = match &mut resp {
                         Ok(r) if (200..300).contains(&r.status) => r.body.take().map(|b| {
@@ -352,7 +360,10 @@ async fn run_many(
                             // empty, or a step's bodies would all stay alive until
                             // its last page arrives.
                             let joined = b.into_bytes();
-                            let page = parse_page(&joined);
+                            let mut page = parse_page(&joined);
+                            if let (Some(p), Some(f)) = (&mut page, &parse.frames) {
+                                f.get().text_objects(p);
+                            }
                             r.body = Some(match page {
                                 None => Body::from(joined),
                                 Some(_) => Body::from(bytes::Bytes::new()),
@@ -506,8 +517,11 @@ impl PySession {
     /// `parse_records`: parse each 2xx body into a page of records on arrival
     /// (handed over by `parse_records(response)`). `page_rows`: the records each
     /// page should hold; after a page with fewer (the end of the data) the
-    /// remaining requests are not sent, and their results are None.
-    #[pyo3(signature = (calls, concurrency, parse_records = false, page_rows = None))]
+    /// remaining requests are not sent, and their results are None. `frames`:
+    /// the FrameBuilder the pages are for; when it makes str objects, each
+    /// page's text becomes str as the page arrives (while other responses are
+    /// still on their way), not all at the end.
+    #[pyo3(signature = (calls, concurrency, parse_records = false, page_rows = None, frames = None))]
     fn request_many(
         &self,
         py: Python<'_>,
@@ -515,11 +529,13 @@ impl PySession {
         concurrency: usize,
         parse_records: bool,
         page_rows: Option<Vec<usize>>,
+        frames: Option<Py<FrameBuilder>>,
     ) -> PyResult<Vec<Py<PyAny>>> {
         let specs = specs_of(py, calls)?;
         let session = self.inner.clone();
+        let parse = parse_records.then_some(Parse { frames });
         let results = wait(py, async move {
-            Ok(run_many(session, specs, concurrency, parse_records, page_rows).await)
+            Ok(run_many(session, specs, concurrency, parse, page_rows).await)
         })?;
         many_to_py(py, results, true)
     }
@@ -538,7 +554,7 @@ impl PySession {
         bridge::spawn(
             event_loop,
             on_done,
-            async move { Ok(run_many(session, specs, concurrency, false, None).await) },
+            async move { Ok(run_many(session, specs, concurrency, None, None).await) },
             |py, results| {
                 Ok(PyList::new(py, many_to_py(py, results, false)?)?
                     .into_any()

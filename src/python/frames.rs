@@ -19,7 +19,7 @@ use std::sync::Mutex;
 
 use jiter::{Jiter, NumberAny, NumberInt, Peek};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::{PyBytes, PyFloat, PyString};
 
 use super::client::PyRawResponse;
 
@@ -100,6 +100,10 @@ struct Column {
     dates: Option<PageDates>,
     /// The name as `fast_page` compares it.
     key: KeyWords,
+    /// For a `Text` column, each row as a Python object (str, None, NaN), made
+    /// as the page arrived for a FrameBuilder that wants str objects; empty
+    /// otherwise.
+    objs: Vec<Py<PyAny>>,
 }
 
 /// A key of up to 15 bytes and its closing quote as two little-endian words,
@@ -1005,13 +1009,67 @@ fn text(src: Src<'_>, span: Span) -> &[u8] {
 #[derive(Default)]
 pub struct FrameBuilder {
     pages: Mutex<Pages>,
+    /// Text will be handed over as str objects (not Arrow buffers): pages
+    /// fetched by `request_many(..., frames=self)` make theirs on arrival.
+    text_objects: bool,
+    /// One str cache per column name, shared by every page and by `finish`.
+    caches: Mutex<AHashMap<Box<str>, StrCache>>,
+}
+
+impl FrameBuilder {
+    /// Make the str objects of `page`'s text columns now (taking the GIL for
+    /// the while), if this builder will want them; `finish` then only moves
+    /// them. Columns read as dates are left alone.
+    pub(crate) fn text_objects(&self, page: &mut Page) {
+        if !self.text_objects {
+            return;
+        }
+        Python::attach(|py| {
+            let nan = PyFloat::new(py, f64::NAN).into_any().unbind();
+            let mut caches = self.caches.lock().unwrap_or_else(|e| e.into_inner());
+            for c in &mut page.cols {
+                let Vals::Text(ends) = &c.vals else { continue };
+                if c.dates.is_some() || ends.len() != c.len {
+                    continue;
+                }
+                let Ok(all) = std::str::from_utf8(&c.chars) else {
+                    continue;
+                };
+                let strs = caches.entry(c.name.clone()).or_insert_with(StrCache::new);
+                let mut objs = Vec::with_capacity(c.len);
+                let mut start = 0;
+                for (i, &end) in ends.iter().enumerate() {
+                    let end = end as usize;
+                    let Some(text) = all.get(start..end) else {
+                        break;
+                    };
+                    objs.push(match c.state(i) {
+                        NULL => py.None(),
+                        MISSING => nan.clone_ref(py),
+                        _ => strs.get(py, text),
+                    });
+                    start = end;
+                }
+                if objs.len() == c.len {
+                    c.objs = objs;
+                }
+            }
+        });
+    }
 }
 
 #[pymethods]
 impl FrameBuilder {
+    /// `text_objects`: text will be wanted as str (``finish(arrow_text=False)``),
+    /// so pages fetched with ``request_many(..., frames=builder)`` make their str
+    /// objects as they arrive.
     #[new]
-    fn new() -> Self {
-        FrameBuilder::default()
+    #[pyo3(signature = (text_objects = false))]
+    fn new(text_objects: bool) -> Self {
+        FrameBuilder {
+            text_objects,
+            ..FrameBuilder::default()
+        }
     }
 
     /// Append a page's records (each page can be appended once).
@@ -1055,19 +1113,23 @@ impl FrameBuilder {
         // numpy's C API is reached through its module: fail here, clearly, without it.
         py.import("numpy")?;
         let mut pages = std::mem::take(&mut *self.pages.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut caches =
+            std::mem::take(&mut *self.caches.lock().unwrap_or_else(|e| e.into_inner()));
         let nan = f64::NAN.into_pyobject(py)?.into_any().unbind();
         let mut out = Vec::with_capacity(pages.names.len());
         for g in 0..pages.names.len() {
             // Column by column, each page's part freed once it is copied.
-            let parts = pages.take_column(g);
+            let mut parts = pages.take_column(g);
             let mut sink = Sink::plan(&parts, pages.rows, arrow_text);
-            for part in &parts {
+            sink.share(&mut caches, &pages.names[g]);
+            for part in &mut parts {
                 sink.extend(py, &nan, part)?;
             }
             if let Sink::Dates { failed: true, .. } = sink {
                 // A zone pandas keeps as an offset: leave the text to pandas.
                 sink = Sink::text(pages.rows, arrow_text);
-                for part in &parts {
+                sink.share(&mut caches, &pages.names[g]);
+                for part in &mut parts {
                     sink.extend(py, &nan, part)?;
                 }
             }
@@ -1221,11 +1283,25 @@ impl Sink {
         }
     }
 
+    /// Use the str cache the column's pages used, if any.
+    fn share(&mut self, caches: &mut AHashMap<Box<str>, StrCache>, name: &str) {
+        if let (Sink::Object { strs, .. }, Some(c)) = (self, caches.remove(name)) {
+            *strs = c;
+        }
+    }
+
     /// Add a page's part of the column: whole buffers where the part's values
     /// are already what the column is, cell by cell otherwise.
-    fn extend(&mut self, py: Python<'_>, nan: &Py<PyAny>, part: &Part) -> PyResult<()> {
-        if let Some(c) = &part.col {
+    fn extend(&mut self, py: Python<'_>, nan: &Py<PyAny>, part: &mut Part) -> PyResult<()> {
+        if let Some(c) = &mut part.col {
             match (&mut *self, &c.vals) {
+                // Made as the page arrived: moved, not made again.
+                (Sink::Object { values, .. }, Vals::Text(_))
+                    if !c.objs.is_empty() && c.objs.len() == c.len =>
+                {
+                    values.append(&mut c.objs);
+                    return Ok(());
+                }
                 (Sink::Int { data, missing }, Vals::Int(x)) => {
                     data.extend_from_slice(x);
                     if let Some(m) = missing {

@@ -108,6 +108,18 @@ def test_kinds_that_change_from_page_to_page(client):
     assert df["f"].isna().tolist() == [False] * 4 + [True, False, True, True]
 
 
+def test_text_made_on_arrival_keeps_what_date_reading_needs(client):
+    # Pages of 3: the first 21 values are dates, so the column reads as dates, and
+    # UTC because of a "Z" in value 23, on a page whose first value is not a date.
+    # Without pyarrow each page makes its str as it arrives and lets go of its text
+    # only when no value is date-like; that page must keep its text.
+    days = [f"2021-01-{d:02d}" for d in range(1, 22)]
+    values = days + ["n/a", "2021-02-05T00:00:00Z", "x", "a", "b", "c"]
+    client.data.create("Late", [{"id": f"l{i}", "at": v} for i, v in enumerate(values)])
+    df = same(client, "Late", page_size=3, concurrency=3)
+    assert df["at"].dt.tz is not None and df["at"].isna().sum() == 5
+
+
 def test_negative_offsets_are_left_to_pandas(client):
     client.data.create("Tz", [{"id": f"t{i}", "at": f"2021-01-0{i + 1}T00:00:00-05:00"}
                               for i in range(3)])  # fmt: skip

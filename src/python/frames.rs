@@ -102,7 +102,8 @@ struct Column {
     key: KeyWords,
     /// For a `Text` column, each row as a Python object (str, None, NaN), made
     /// as the page arrived for a FrameBuilder that wants str objects; empty
-    /// otherwise.
+    /// otherwise. When no value is date-like, `chars` is then emptied (the
+    /// spans stay, and read as empty text).
     objs: Vec<Py<PyAny>>,
 }
 
@@ -1038,6 +1039,8 @@ impl FrameBuilder {
                 let strs = caches.entry(c.name.clone()).or_insert_with(StrCache::new);
                 let mut objs = Vec::with_capacity(c.len);
                 let mut start = 0;
+                // Whether no value could count towards reading the column as dates.
+                let mut dateless = true;
                 for (i, &end) in ends.iter().enumerate() {
                     let end = end as usize;
                     let Some(text) = all.get(start..end) else {
@@ -1046,12 +1049,21 @@ impl FrameBuilder {
                     objs.push(match c.state(i) {
                         NULL => py.None(),
                         MISSING => nan.clone_ref(py),
-                        _ => strs.get(py, text),
+                        _ => {
+                            dateless &= !date_like(text.as_bytes());
+                            strs.get(py, text)
+                        }
                     });
                     start = end;
                 }
                 if objs.len() == c.len {
                     c.objs = objs;
+                    if dateless {
+                        // The text is not needed again: `finish` moves the str
+                        // objects, and no date decision reads a value that is not
+                        // date-like. Freed now, its memory serves the next pages.
+                        c.chars = Vec::new();
+                    }
                 }
             }
         });
@@ -1110,6 +1122,11 @@ impl FrameBuilder {
     /// Raises ImportError when numpy is not installed.
     #[pyo3(signature = (arrow_text = false))]
     fn finish(&self, py: Python<'_>, arrow_text: bool) -> PyResult<Vec<Py<PyAny>>> {
+        if arrow_text && self.text_objects {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "this FrameBuilder was made with text_objects=True: its text is handed over as str",
+            ));
+        }
         // numpy's C API is reached through its module: fail here, clearly, without it.
         py.import("numpy")?;
         let mut pages = std::mem::take(&mut *self.pages.lock().unwrap_or_else(|e| e.into_inner()));
@@ -1519,6 +1536,12 @@ fn date_plan<'a>(cells: impl Iterator<Item = (Cell, Src<'a>)> + Clone) -> Option
             .take(50)
             .any(|t| t.ends_with(b"Z") || t.get(10..).is_some_and(|r| r.contains(&b'+'))),
     )
+}
+
+/// Whether `date_plan` could count `t` for dates or for UTC: an ISO date, or
+/// text ending in `Z` or with a `+` after the date part.
+fn date_like(t: &[u8]) -> bool {
+    parse_iso(t).is_some() || t.ends_with(b"Z") || t.get(10..).is_some_and(|r| r.contains(&b'+'))
 }
 
 fn digits(s: &[u8]) -> Option<i64> {

@@ -114,10 +114,37 @@ def test_text_made_on_arrival_keeps_what_date_reading_needs(client):
     # Without pyarrow each page makes its str as it arrives and lets go of its text
     # only when no value is date-like; that page must keep its text.
     days = [f"2021-01-{d:02d}" for d in range(1, 22)]
-    values = days + ["n/a", "2021-02-05T00:00:00Z", "x", "a", "b", "c"]
+    values = [*days, "n/a", "2021-02-05T00:00:00Z", "x", "a", "b", "c"]
     client.data.create("Late", [{"id": f"l{i}", "at": v} for i, v in enumerate(values)])
     df = same(client, "Late", page_size=3, concurrency=3)
     assert df["at"].dt.tz is not None and df["at"].isna().sum() == 5
+
+
+def test_repeated_text_is_one_str_per_value(petro_emulator_empty):
+    # 6,000 records in pages of 500: "kind" has 3 values, "name" 2,500 (most of its
+    # first 4,096 values are repeats), "id" is unique. Whether the str objects are
+    # made as the pages arrive or in finish, equal text is one str object, except
+    # in a column of ids (where sharing would not pay).
+    emu = petro_emulator_empty
+    recs = [{"id": f"id{i:05d}", "kind": "abc"[i % 3], "name": f"n{(i * 7919) % 2500}"}
+            for i in range(6000)]  # fmt: skip
+    with petro.PetroAI(emu.url, app_id=emu.app_id, secret_key=emu.secret_key) as c:
+        c.data.create("Rep", recs)
+    s = petro.Session()
+    s.auth = (emu.app_id, emu.secret_key)
+    calls = [{"method": "POST", "url": emu.url + "/api/data/query",
+              "json": {"type": "Rep", "query": {}, "options": {"limit": 500, "skip": k}}}
+             for k in range(0, 6000, 500)]  # fmt: skip
+    for on_arrival in (True, False):
+        b = _core.FrameBuilder(text_objects=on_arrival)
+        frames = b if on_arrival else None
+        for r in s._request_many(calls, 3, False, parse_records=True, frames=frames):
+            b.append(_core.parse_records(r._raw))
+        cols = {name: data for name, _, data, _, _ in b.finish()}
+        assert cols["name"].tolist() == [r["name"] for r in recs]
+        assert len({id(v) for v in cols["kind"]}) == 3
+        assert len({id(v) for v in cols["name"]}) == 2500
+        assert len({id(v) for v in cols["id"]}) == 6000
 
 
 def test_negative_offsets_are_left_to_pandas(client):

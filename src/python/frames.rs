@@ -1203,15 +1203,21 @@ enum Sink {
 struct StrCache {
     cache: AHashMap<Box<[u8]>, Py<PyAny>>,
     caching: bool,
+    /// Values looked up so far, and at the last check of how many were new.
     seen: usize,
+    checked: (usize, usize),
 }
 
 impl StrCache {
+    /// The first check of whether sharing pays, after this many values.
+    const FIRST_CHECK: usize = 4096;
+
     fn new() -> Self {
         StrCache {
             cache: AHashMap::new(),
             caching: true,
             seen: 0,
+            checked: (0, 0),
         }
     }
 
@@ -1220,9 +1226,15 @@ impl StrCache {
             return PyString::new(py, s).into_any().unbind();
         }
         self.seen += 1;
-        if self.seen == 4096 && self.cache.len() > self.seen / 2 {
-            self.caching = false;
-            self.cache = AHashMap::new();
+        if self.seen == Self::FIRST_CHECK.max(self.checked.0 * 2) {
+            // Each time the count doubles: if over 90% of the values since the
+            // last check were new, the column is ids (or close): stop sharing.
+            let (seen, distinct) = self.checked;
+            if self.cache.len().saturating_sub(distinct) * 10 > (self.seen - seen) * 9 {
+                self.caching = false;
+                self.cache = AHashMap::new();
+            }
+            self.checked = (self.seen, self.cache.len());
         }
         if let Some(p) = self.cache.get(s.as_bytes()) {
             return p.clone_ref(py);

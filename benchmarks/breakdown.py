@@ -4,7 +4,7 @@ Not a benchmark (no peers, no targets): a split of one petro run into its stages
 ``benchmarks/README.md`` "Where the time goes". Same pinning as ``run.py`` (server on the
 first CPU, this process on the last); best of ``--rounds``.
 
-    python benchmarks/breakdown.py [--only W3,W6] [--rounds 5]
+    python benchmarks/breakdown.py [--only W3,W6] [--rounds 5] [--string-storage python]
 """
 
 from __future__ import annotations
@@ -64,8 +64,13 @@ def w3(rounds: int) -> None:
               f"{1e3 * 1000 / b['native']:,.0f} req/s")  # fmt: skip
 
 
-def w6(rounds: int) -> None:
+def w6(rounds: int, string_storage: str) -> None:
     n = 100_000
+    if string_storage != "auto":
+        import pandas as pd
+
+        # "python": text as str objects, as pandas keeps it without pyarrow.
+        pd.set_option("mode.string_storage", string_storage)
     emu = subprocess.Popen(
         server.taskset([sys.executable, str(HERE / "child.py"), "emulator", str(n), "10"],
                        server.SERVER_CPU),
@@ -83,9 +88,11 @@ def w6(rounds: int) -> None:
         stages: list[dict[str, float]] = []
 
         def timed(self: object, plan: object, skip: int = 0) -> object:
+            # As PetroAI._frame, with the stages timed.
             t0 = time.perf_counter()
-            builder = _core.FrameBuilder()
-            for page in self._pages(plan, columnar=True):  # type: ignore[attr-defined]
+            builder = _core.FrameBuilder(text_objects=not _frames.arrow_text())
+            pages = self._pages(plan, columnar=True, frames=builder)  # type: ignore[attr-defined]
+            for page in pages:
                 builder.append(page)
             t1 = time.perf_counter()
             cols = builder.finish(arrow_text=_frames.arrow_text())
@@ -111,6 +118,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="W3,W6")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--string-storage", default="auto", help="W6: pandas' mode.string_storage")
     a = ap.parse_args()
     client_cpu = server.CLIENT_CPU
     if client_cpu is not None:
@@ -119,7 +127,7 @@ def main() -> None:
     if "W3" in only:
         w3(a.rounds)
     if "W6" in only:
-        w6(a.rounds)
+        w6(a.rounds, a.string_storage)
 
 
 if __name__ == "__main__":

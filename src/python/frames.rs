@@ -334,6 +334,42 @@ impl Column {
         (0..self.len).map(|i| self.cell(i)).collect()
     }
 
+    /// A `Text` column's rows as Python objects: str (shared through `strs`),
+    /// None where null, `nan` where missing; the text is checked as UTF-8 once
+    /// and each cell sliced from it. None when the column is not `Text` or its
+    /// spans do not fit its text. `dated` is set when a value could count
+    /// towards reading the column as dates.
+    fn str_objects(
+        &self,
+        py: Python<'_>,
+        strs: &mut StrCache,
+        nan: &Py<PyAny>,
+        mut dated: Option<&mut bool>,
+    ) -> Option<Vec<Py<PyAny>>> {
+        let Vals::Text(ends) = &self.vals else {
+            return None;
+        };
+        let all = std::str::from_utf8(&self.chars).ok()?;
+        let mut objs = Vec::with_capacity(ends.len());
+        let mut start = 0;
+        for (i, &end) in ends.iter().enumerate() {
+            let end = end as usize;
+            let text = all.get(start..end)?;
+            objs.push(match self.state(i) {
+                NULL => py.None(),
+                MISSING => nan.clone_ref(py),
+                _ => {
+                    if let Some(d) = dated.as_deref_mut() {
+                        *d |= date_like(text.as_bytes());
+                    }
+                    strs.get(py, text)
+                }
+            });
+            start = end;
+        }
+        Some(objs)
+    }
+
     /// For a text column whose first value reads as an ISO date: every value
     /// read as one (done as the page arrives, off the GIL; used if the whole
     /// column turns out to be dates).
@@ -1029,36 +1065,20 @@ impl FrameBuilder {
             let nan = PyFloat::new(py, f64::NAN).into_any().unbind();
             let mut caches = self.caches.lock().unwrap_or_else(|e| e.into_inner());
             for c in &mut page.cols {
-                let Vals::Text(ends) = &c.vals else { continue };
-                if c.dates.is_some() || ends.len() != c.len {
+                if c.dates.is_some() || !matches!(c.vals, Vals::Text(_)) {
                     continue;
                 }
-                let Ok(all) = std::str::from_utf8(&c.chars) else {
+                if !caches.contains_key(&*c.name) {
+                    caches.insert(c.name.clone(), StrCache::new());
+                }
+                let Some(strs) = caches.get_mut(&*c.name) else {
                     continue;
                 };
-                let strs = caches.entry(c.name.clone()).or_insert_with(StrCache::new);
-                let mut objs = Vec::with_capacity(c.len);
-                let mut start = 0;
-                // Whether no value could count towards reading the column as dates.
-                let mut dateless = true;
-                for (i, &end) in ends.iter().enumerate() {
-                    let end = end as usize;
-                    let Some(text) = all.get(start..end) else {
-                        break;
-                    };
-                    objs.push(match c.state(i) {
-                        NULL => py.None(),
-                        MISSING => nan.clone_ref(py),
-                        _ => {
-                            dateless &= !date_like(text.as_bytes());
-                            strs.get(py, text)
-                        }
-                    });
-                    start = end;
-                }
-                if objs.len() == c.len {
+                let mut dated = false;
+                let objs = c.str_objects(py, strs, &nan, Some(&mut dated));
+                if let Some(objs) = objs.filter(|o| o.len() == c.len) {
                     c.objs = objs;
-                    if dateless {
+                    if !dated {
                         // The text is not needed again: `finish` moves the str
                         // objects, and no date decision reads a value that is not
                         // date-like. Freed now, its memory serves the next pages.
@@ -1348,18 +1368,10 @@ impl Sink {
                     return Ok(());
                 }
                 (Sink::Object { values, strs, .. }, Vals::Text(ends)) if ends.len() == c.len => {
-                    // Checked once for the part; each cell is then a slice of it.
-                    let all = text_str(&c.chars)?;
-                    let mut start = 0;
-                    for (i, &end) in ends.iter().enumerate() {
-                        let end = end as usize;
-                        values.push(match c.state(i) {
-                            NULL => py.None(),
-                            MISSING => nan.clone_ref(py),
-                            _ => strs.get(py, str_slice(all, start, end)?),
-                        });
-                        start = end;
-                    }
+                    let mut objs = c.str_objects(py, strs, nan, None).ok_or_else(|| {
+                        pyo3::exceptions::PyValueError::new_err("bad text cell span")
+                    })?;
+                    values.append(&mut objs);
                     return Ok(());
                 }
                 (
@@ -1499,13 +1511,6 @@ impl Sink {
 /// A numpy array that takes over `v`'s memory (numpy is imported by `finish`).
 fn array<T: numpy::Element>(py: Python<'_>, v: Vec<T>) -> Py<PyAny> {
     numpy::PyArray1::from_vec(py, v).into_any().unbind()
-}
-
-/// `all[start..end]`, for a cell of a text part checked as a whole (a bad span
-/// would be a bug here: reported rather than trusted).
-fn str_slice(all: &str, start: usize, end: usize) -> PyResult<&str> {
-    all.get(start..end)
-        .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("bad text cell span"))
 }
 
 /// One more row's bit in an Arrow validity bitmap (LSB first; `rows` so far,

@@ -165,6 +165,8 @@ def test_parse_records_shapes():
     with pytest.raises(ValueError, match="already appended"):
         b.append(page)
     assert len(b) == 2
+    with pytest.raises(ValueError, match="text_objects"):
+        _core.FrameBuilder(text_objects=True).finish(arrow_text=True)
     ((name, kind, data, missing, utc),) = b.finish()
     assert (name, kind, missing, utc) == ("a", "int", None, False)
     assert data.dtype == "int64" and data.tolist() == [1, 2]

@@ -1137,7 +1137,8 @@ impl FrameBuilder {
     /// - with `arrow_text`, such a text column is `"arrow_str"` instead: `data`
     ///   `(offsets, chars)`, Arrow `large_string` buffers (int64 offsets, UTF-8
     ///   bytes as uint8), `missing` the validity bitmap as uint8 (None: no
-    ///   nulls). No Python str is made.
+    ///   nulls). No Python str is made. A builder made with `text_objects=True`
+    ///   may have let go of its text, so it raises ValueError for `arrow_text`.
     ///
     /// Raises ImportError when numpy is not installed.
     #[pyo3(signature = (arrow_text = false))]

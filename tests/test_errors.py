@@ -128,3 +128,7 @@ def test_invalid_ca_bundle_is_clear(server):
     with pytest.raises(exc.InvalidFileError) as e:
         petro.get("https://127.0.0.1:1/", verify="/nonexistent/ca.pem")
     assert "/nonexistent/ca.pem" in str(e.value)
+    # As in requests, TLS options do not apply to plain HTTP (whose client is built
+    # without the trust store): the same bundle does not stop an http:// request.
+    with petro.Session() as s:
+        assert s.get(server.url("/status?code=200"), verify="/nonexistent/ca.pem").ok

@@ -38,6 +38,10 @@ struct ClientKey {
     /// Opened on the current-thread (blocking) runtime: its connections are
     /// driven only there, so it never serves the multi-thread runtime.
     blocking: bool,
+    /// May need TLS (an https URL, or any proxy). A plain-HTTP client skips
+    /// loading the trust store and CA bundles (milliseconds on the first
+    /// request), and, as in requests, `verify` and `cert` do not apply to it.
+    tls: bool,
 }
 
 struct PoolInner {
@@ -94,7 +98,10 @@ impl Pool {
 }
 
 fn build_client(key: &ClientKey) -> Result<reqwest::Client> {
-    let tls = tls::client_config(&key.verify, key.cert.as_ref())?;
+    let tls = match key.tls {
+        true => tls::client_config(&key.verify, key.cert.as_ref())?,
+        false => tls::plain_config()?,
+    };
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .referer(false)
@@ -399,10 +406,13 @@ impl Session {
         loop {
             let proxy = proxy::resolve(&url, &proxies, trust_env);
             let via_proxy = proxy.is_some();
+            let tls = url.scheme() != "http" || via_proxy;
             let key = ClientKey {
-                verify: verify.clone(),
-                cert: cert.clone(),
+                // Plain HTTP: no TLS options, so one client serves them all.
+                verify: if tls { verify.clone() } else { Verify::Default },
+                cert: if tls { cert.clone() } else { None },
                 proxy,
+                tls,
                 timeouts,
                 blocking: crate::runtime::on_blocking_runtime(),
             };

@@ -133,6 +133,16 @@ fn client_identity(
 }
 
 /// Build the rustls configuration for one combination of options.
+/// The TLS setup of a client that only ever speaks plain HTTP (reqwest wants
+/// one): no trust store, no client certificate.
+pub fn plain_config() -> Result<ClientConfig> {
+    Ok(ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::new(ErrorKind::Ssl, format!("TLS setup failed: {e}")))?
+        .with_root_certificates(RootCertStore::empty())
+        .with_no_client_auth())
+}
+
 pub fn client_config(verify: &Verify, cert: Option<&ClientCert>) -> Result<ClientConfig> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())

@@ -134,10 +134,12 @@ def from_columns(columns: list[tuple[str, str, Any, Any, bool]]) -> Any:
 
 @functools.cache
 def _date_dtype(utc: bool) -> Any:
-    """The dtype ``pandas.to_datetime`` gives ISO date strings (pandas 3 infers the unit)."""
+    """The dtype ``pandas.to_datetime`` gives ISO date strings (pandas 3 infers the unit),
+    asked the way ``_parse_dates`` converts them (``format="ISO8601"``, which also skips
+    the format guessing a first call would otherwise set up: ~2 ms in a fresh process)."""
     import pandas as pd
 
-    return pd.to_datetime(pd.Series(["2000-01-01"]), utc=utc).dtype
+    return pd.to_datetime(pd.Series(["2000-01-01"]), format="ISO8601", utc=utc).dtype
 
 
 @functools.cache

@@ -1208,15 +1208,77 @@ enum Sink {
         text: bool,
     },
     /// Only str, null and missing, as Arrow `large_string` buffers.
-    Arrow {
-        /// n + 1 offsets into `chars`.
-        offsets: Vec<i64>,
-        chars: Vec<u8>,
-        /// One bit per row, 1 = present (Arrow's validity bitmap, LSB first).
-        valid: Vec<u8>,
-        rows: usize,
-        nulls: usize,
-    },
+    Arrow(ArrowText),
+}
+
+/// A text column as Arrow `large_string` buffers.
+struct ArrowText {
+    /// n + 1 offsets into `chars`.
+    offsets: Vec<i64>,
+    chars: Vec<u8>,
+    /// One bit per row, 1 = present (Arrow's validity bitmap, LSB first).
+    valid: Vec<u8>,
+    rows: usize,
+    nulls: usize,
+}
+
+impl ArrowText {
+    fn new(n: usize) -> Self {
+        let mut offsets = Vec::with_capacity(n + 1);
+        offsets.push(0);
+        ArrowText {
+            offsets,
+            chars: Vec::new(),
+            valid: Vec::with_capacity(n.div_ceil(8)),
+            rows: 0,
+            nulls: 0,
+        }
+    }
+
+    /// One more row's bit in the validity bitmap.
+    fn mark(&mut self, present: bool) {
+        if self.rows % 8 == 0 {
+            self.valid.push(0);
+        }
+        if present {
+            if let Some(last) = self.valid.last_mut() {
+                *last |= 1 << (self.rows % 8);
+            }
+        } else {
+            self.nulls += 1;
+        }
+        self.rows += 1;
+    }
+
+    /// One row: its text, or None where it has none.
+    fn push(&mut self, text: Option<&str>) {
+        if let Some(t) = text {
+            self.chars.extend_from_slice(t.as_bytes());
+        }
+        self.mark(text.is_some());
+        self.offsets.push(self.chars.len() as i64);
+    }
+
+    /// A page's `Text` part whole: its buffer appended, its ends shifted.
+    fn extend(&mut self, c: &Column, ends: &[u32]) -> PyResult<()> {
+        // Checked once for the part (a failure would mean a bug here).
+        text_str(&c.chars)?;
+        let base = self.chars.len() as i64;
+        self.chars.extend_from_slice(&c.chars);
+        self.offsets
+            .extend(ends.iter().map(|&e| base + i64::from(e)));
+        for i in 0..c.len {
+            self.mark(c.state(i) == PRESENT);
+        }
+        Ok(())
+    }
+
+    /// `data` `(offsets, chars)` and `missing` (the bitmap, None without nulls).
+    fn into_py(self, py: Python<'_>) -> PyResult<(Py<PyAny>, Option<Py<PyAny>>)> {
+        let buffers = (array(py, self.offsets), array(py, self.chars)).into_pyobject(py)?;
+        let valid = (self.nulls > 0).then(|| array(py, self.valid));
+        Ok((buffers.into_any().unbind(), valid))
+    }
 }
 
 /// Text repeats a lot in well data (basin, operator, status...): one str per
@@ -1282,15 +1344,7 @@ impl Sink {
         if !arrow {
             return Sink::object(n, true);
         }
-        let mut offsets = Vec::with_capacity(n + 1);
-        offsets.push(0);
-        Sink::Arrow {
-            offsets,
-            chars: Vec::new(),
-            valid: Vec::with_capacity(n.div_ceil(8)),
-            rows: 0,
-            nulls: 0,
-        }
+        Sink::Arrow(ArrowText::new(n))
     }
 
     /// What a column becomes, from its cells' kinds (and, for text, whether it
@@ -1322,8 +1376,8 @@ impl Sink {
                 },
                 None => {
                     let mut sink = Sink::text(n, arrow_text);
-                    if let Sink::Arrow { chars, .. } = &mut sink {
-                        chars.reserve(parts.iter().map(|p| p.src().len()).sum());
+                    if let Sink::Arrow(a) = &mut sink {
+                        a.chars.reserve(parts.iter().map(|p| p.src().len()).sum());
                     }
                     sink
                 }
@@ -1375,26 +1429,7 @@ impl Sink {
                     values.append(&mut objs);
                     return Ok(());
                 }
-                (
-                    Sink::Arrow {
-                        offsets,
-                        chars,
-                        valid,
-                        rows,
-                        nulls,
-                    },
-                    Vals::Text(ends),
-                ) => {
-                    // Checked once for the part (a failure would mean a bug here).
-                    text_str(&c.chars)?;
-                    let base = chars.len() as i64;
-                    chars.extend_from_slice(&c.chars);
-                    offsets.extend(ends.iter().map(|&e| base + i64::from(e)));
-                    for i in 0..c.len {
-                        push_valid(valid, rows, nulls, c.state(i) == PRESENT);
-                    }
-                    return Ok(());
-                }
+                (Sink::Arrow(a), Vals::Text(ends)) => return a.extend(c, ends),
                 (Sink::Dates { data, utc, failed }, Vals::Text(_)) if c.dates.is_some() => {
                     if let Some(d) = &c.dates {
                         if d.offset && !*utc {
@@ -1432,19 +1467,10 @@ impl Sink {
             }
             Sink::Bool(data) => data.push(cell == Cell::Bool(true)),
             Sink::Dates { failed: true, .. } => {}
-            Sink::Arrow {
-                offsets,
-                chars,
-                valid,
-                rows,
-                nulls,
-            } => {
-                if let Cell::Str(s) = cell {
-                    chars.extend_from_slice(text_str(text(src, s))?.as_bytes());
-                }
-                push_valid(valid, rows, nulls, matches!(cell, Cell::Str(_)));
-                offsets.push(chars.len() as i64);
-            }
+            Sink::Arrow(a) => a.push(match cell {
+                Cell::Str(s) => Some(text_str(text(src, s))?),
+                _ => None,
+            }),
             Sink::Dates { data, utc, failed } => {
                 let v = match cell {
                     Cell::Str(s) => match parse_iso(text(src, s)) {
@@ -1489,16 +1515,9 @@ impl Sink {
                 None,
                 false,
             ),
-            Sink::Arrow {
-                offsets,
-                chars,
-                valid,
-                nulls,
-                ..
-            } => {
-                let buffers = (array(py, offsets), array(py, chars)).into_pyobject(py)?;
-                let valid = (nulls > 0).then(|| array(py, valid));
-                ("arrow_str", buffers.into_any().unbind(), valid, false)
+            Sink::Arrow(a) => {
+                let (buffers, valid) = a.into_py(py)?;
+                ("arrow_str", buffers, valid, false)
             }
         };
         let missing = missing.unwrap_or_else(|| py.None());
@@ -1512,22 +1531,6 @@ impl Sink {
 /// A numpy array that takes over `v`'s memory (numpy is imported by `finish`).
 fn array<T: numpy::Element>(py: Python<'_>, v: Vec<T>) -> Py<PyAny> {
     numpy::PyArray1::from_vec(py, v).into_any().unbind()
-}
-
-/// One more row's bit in an Arrow validity bitmap (LSB first; `rows` so far,
-/// `nulls` counts the rows that are not `present`).
-fn push_valid(valid: &mut Vec<u8>, rows: &mut usize, nulls: &mut usize, present: bool) {
-    if *rows % 8 == 0 {
-        valid.push(0);
-    }
-    if present {
-        if let Some(last) = valid.last_mut() {
-            *last |= 1 << (*rows % 8);
-        }
-    } else {
-        *nulls += 1;
-    }
-    *rows += 1;
 }
 
 /// A text cell's bytes as UTF-8 (jiter checked them; a failure here would mean

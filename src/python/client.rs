@@ -317,15 +317,10 @@ async fn execute_checked(
     Ok((resp, ok))
 }
 
-/// What `run_many` does with each successful body: parse it into a page of
-/// records as it arrives (`query_df`: parsing overlaps the server's work on the
-/// others), and make the page's str objects for `frames` if it wants them.
-struct Parse {
-    frames: Option<Py<FrameBuilder>>,
-}
-
-/// Run every request, at most `concurrency` in flight, results in input order,
-/// each successful body parsed as `parse` says.
+/// Run every request, at most `concurrency` in flight, results in input order.
+/// With `parse_records`, each successful body is parsed into a page of records
+/// as it arrives (`query_df`: parsing overlaps the server's work on the others),
+/// and makes its str objects then if `frames` wants them.
 /// `page_rows`: how many records each page should hold. A page with fewer is
 /// the end of the data, so the requests after it are not sent (their results
 /// are None); those already in flight finish.
@@ -333,10 +328,11 @@ async fn run_many(
     session: Arc<Session>,
     specs: Vec<RequestSpec>,
     concurrency: usize,
-    parse: Option<Parse>,
+    parse_records: bool,
+    frames: Option<Py<FrameBuilder>>,
     page_rows: Option<Vec<usize>>,
 ) -> Vec<ManyResult> {
-    let parse = parse.map(Arc::new);
+    let frames = frames.map(Arc::new);
     let rows = page_rows.unwrap_or_default();
     // The index of the first short page seen.
     let end = Arc::new(AtomicUsize::new(usize::MAX));
@@ -345,12 +341,12 @@ async fn run_many(
             let session = session.clone();
             let want = rows.get(i).copied();
             let end = end.clone();
-            let parse = parse.clone();
+            let frames = frames.clone();
             async move {
                 if i > end.load(Ordering::Relaxed) {
                     return None;
                 }
-                if let Some(parse) = parse {
+                if parse_records {
                     let mut resp = Box::pin(session.execute(spec)).await;
                     let page = match &mut resp {
                         Ok(r) if (200..300).contains(&r.status) => r.body.take().map(|b| {
@@ -361,7 +357,7 @@ async fn run_many(
                             // its last page arrives.
                             let joined = b.into_bytes();
                             let mut page = parse_page(&joined);
-                            if let (Some(p), Some(f)) = (&mut page, &parse.frames) {
+                            if let (Some(p), Some(f)) = (&mut page, &frames) {
                                 f.get().text_objects(p);
                             }
                             r.body = Some(match page {
@@ -533,9 +529,16 @@ impl PySession {
     ) -> PyResult<Vec<Py<PyAny>>> {
         let specs = specs_of(py, calls)?;
         let session = self.inner.clone();
-        let parse = parse_records.then_some(Parse { frames });
         let results = wait(py, async move {
-            Ok(run_many(session, specs, concurrency, parse, page_rows).await)
+            Ok(run_many(
+                session,
+                specs,
+                concurrency,
+                parse_records,
+                frames,
+                page_rows,
+            )
+            .await)
         })?;
         many_to_py(py, results, true)
     }
@@ -554,7 +557,7 @@ impl PySession {
         bridge::spawn(
             event_loop,
             on_done,
-            async move { Ok(run_many(session, specs, concurrency, None, None).await) },
+            async move { Ok(run_many(session, specs, concurrency, false, None, None).await) },
             |py, results| {
                 Ok(PyList::new(py, many_to_py(py, results, false)?)?
                     .into_any()

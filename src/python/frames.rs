@@ -1552,17 +1552,18 @@ fn date_plan<'a>(cells: impl Iterator<Item = (Cell, Src<'a>)> + Clone) -> Option
     if texts.clone().take(20).any(|t| parse_iso(t).is_none()) {
         return None;
     }
-    Some(
-        texts
-            .take(50)
-            .any(|t| t.ends_with(b"Z") || t.get(10..).is_some_and(|r| r.contains(&b'+'))),
-    )
+    Some(texts.take(50).any(marks_utc))
 }
 
-/// Whether `date_plan` could count `t` for dates or for UTC: an ISO date, or
-/// text ending in `Z` or with a `+` after the date part.
+/// Whether `date_plan` reads `t` as asking for UTC: it ends in `Z` or has a
+/// `+` after the date part (as `_frames._parse_dates` decides).
+fn marks_utc(t: &[u8]) -> bool {
+    t.ends_with(b"Z") || t.get(10..).is_some_and(|r| r.contains(&b'+'))
+}
+
+/// Whether `date_plan` could count `t` for dates or for UTC.
 fn date_like(t: &[u8]) -> bool {
-    parse_iso(t).is_some() || t.ends_with(b"Z") || t.get(10..).is_some_and(|r| r.contains(&b'+'))
+    parse_iso(t).is_some() || marks_utc(t)
 }
 
 fn digits(s: &[u8]) -> Option<i64> {

@@ -531,7 +531,7 @@ fn head_of(
         status: status.as_u16(),
         reason,
         version,
-        headers: resp.headers().clone(),
+        headers: owned_headers(resp.headers()),
         url: url.to_string(),
         elapsed,
         request,
@@ -541,6 +541,29 @@ fn head_of(
         attempts: Vec::new(),
     };
     (head, resp)
+}
+
+/// The headers with their values copied out of the connection's read buffer.
+/// hyper hands out values as slices of that buffer, and the same buffer (up to
+/// ~400 KiB on a busy connection) holds the first part of the body: a kept
+/// response would keep it all alive. One allocation for all the values.
+fn owned_headers(h: &HeaderMap) -> HeaderMap {
+    let mut all = bytes::BytesMut::with_capacity(h.values().map(HeaderValue::len).sum());
+    for v in h.values() {
+        all.extend_from_slice(v.as_bytes());
+    }
+    let all = all.freeze();
+    let mut out = HeaderMap::with_capacity(h.len());
+    let mut at = 0;
+    for (name, v) in h {
+        let end = at + v.len();
+        let mut copy =
+            HeaderValue::from_maybe_shared(all.slice(at..end)).unwrap_or_else(|_| v.clone());
+        copy.set_sensitive(v.is_sensitive());
+        out.append(name.clone(), copy);
+        at = end;
+    }
+    out
 }
 
 mod hyper_reason {
@@ -640,4 +663,37 @@ fn chain_has_hyper(err: &(dyn std::error::Error + 'static)) -> bool {
         cur = e.source();
     }
     false
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_headers_do_not_hold_the_read_buffer() {
+        // hyper's values are slices of the connection's read buffer.
+        let buf = Bytes::from_static(b"application/json; charset=utf-8|a|b|tok");
+        let slice = |a: usize, b: usize| HeaderValue::from_maybe_shared(buf.slice(a..b)).unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("content-type", slice(0, 31));
+        h.append("x-many", slice(32, 33));
+        h.append("x-many", slice(34, 35));
+        let mut secret = slice(36, 39);
+        secret.set_sensitive(true);
+        h.insert("authorization", secret);
+
+        let out = owned_headers(&h);
+        assert_eq!(out, h);
+        let many: Vec<_> = out.get_all("x-many").iter().collect();
+        assert_eq!(many, ["a", "b"]);
+        assert!(out["authorization"].is_sensitive());
+        let range = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+        for v in out.values() {
+            assert!(
+                !range.contains(&(v.as_bytes().as_ptr() as usize)),
+                "{v:?} still points into the buffer"
+            );
+        }
+    }
 }

@@ -65,6 +65,15 @@ class Handler(BaseHTTPRequestHandler):
                 "body": base64.b64encode(body).decode(),
             }
             self._send(200, json.dumps(out).encode(), {"Content-Type": "application/json"})
+        elif p == "/gate":
+            # Answer only once `n` requests in all have reached the server (or
+            # after 10 s): says whether the others came while this one waited.
+            n = int(q.get("n", "2"))
+            deadline = time.monotonic() + 10
+            while len(server.requests) < n and time.monotonic() < deadline:
+                time.sleep(0.005)
+            out = {"others_came": len(server.requests) >= n}
+            self._send(200, json.dumps(out).encode(), {"Content-Type": "application/json"})
         elif p == "/slow":
             time.sleep(float(q.get("delay", "1")))
             self._send(200, b"slow", {"Content-Type": "text/plain"})

@@ -7,6 +7,7 @@ import time
 import pytest
 
 import petro
+import servers
 from petro import _core
 from petro.emulator import Emulator
 
@@ -42,6 +43,19 @@ def test_results_come_back_in_input_order(server):
     assert out[51].json()["path"] == "/echo?p=q"
     assert all(["X-Default", "yes"] in r.json()["headers"] for r in out)
     assert all(isinstance(r, petro.Response) for r in out)
+
+
+def test_a_slow_reply_does_not_hold_back_the_requests_after_it():
+    # The first reply waits until all 8 requests have reached the server; with 2 in
+    # flight, the 6 after it can only go out if each finished one frees its slot
+    # (an ordered buffer would count them as in flight until the first returns).
+    with servers.TestServer() as srv, petro.Session() as s:
+        batch = [("GET", srv.url("/gate?n=8"))] + [
+            ("GET", srv.url(f"/echo?i={i}")) for i in range(7)
+        ]
+        out = s.request_many(batch, concurrency=2)
+    assert out[0].json() == {"others_came": True}
+    assert [r.json()["path"] for r in out[1:]] == [f"/echo?i={i}" for i in range(7)]
 
 
 @pytest.mark.parametrize(

@@ -193,11 +193,26 @@ impl Body {
             0 => Bytes::new(),
             1 => self.chunks.into_iter().next().unwrap_or_default(),
             _ => {
-                let mut buf = vec![0; self.len];
-                self.copy_to(&mut buf);
+                let mut buf = Vec::new();
+                self.join_into(&mut buf);
                 Bytes::from(buf)
             }
         }
+    }
+
+    /// The body as one slice: a single chunk as it is, several copied into
+    /// `scratch` (cleared first; a caller reusing it between bodies spares the
+    /// allocation, and the fresh pages, of a new buffer each time).
+    pub fn join_into<'a>(&'a self, scratch: &'a mut Vec<u8>) -> &'a [u8] {
+        if let [one] = self.chunks.as_slice() {
+            return one;
+        }
+        scratch.clear();
+        scratch.reserve(self.len);
+        for c in &self.chunks {
+            scratch.extend_from_slice(c);
+        }
+        scratch
     }
 }
 

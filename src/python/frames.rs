@@ -74,6 +74,9 @@ enum Vals {
     Bool(Vec<u8>),
     /// Where each row's text ends in `chars`.
     Text(Vec<u32>),
+    /// A parsed `Text` column whose rows are now the str objects in `objs`:
+    /// its text and ends were let go (each row reads as empty text).
+    Strs,
     /// Kinds mixed (or raw JSON values): one cell per row.
     Mixed(Vec<Cell>),
 }
@@ -102,8 +105,8 @@ struct Column {
     key: KeyWords,
     /// For a `Text` column, each row as a Python object (str, None, NaN), made
     /// as the page arrived for a FrameBuilder that wants str objects; empty
-    /// otherwise. When no value is date-like, `chars` is then emptied (the
-    /// spans stay, and read as empty text).
+    /// otherwise. When no value is date-like, `chars` is then emptied and
+    /// `vals` becomes `Strs` (each row reads as empty text).
     objs: Vec<Py<PyAny>>,
 }
 
@@ -176,6 +179,7 @@ impl Column {
             Vals::Bool(x) => x.reserve(more),
             Vals::Text(x) => x.reserve(more),
             Vals::Mixed(x) => x.reserve(more),
+            Vals::Strs => {}
         }
         // The text so far per row, with an eighth more for longer values.
         if let Some(per_row) = self.chars.len().checked_div(self.len) {
@@ -211,7 +215,7 @@ impl Column {
         self.state.push(st);
         let end = self.chars.len() as u32; // `keep` checked it fits
         match &mut self.vals {
-            Vals::Empty => {}
+            Vals::Empty | Vals::Strs => {}
             Vals::Int(x) => x.push(0),
             Vals::Float(x) => x.push(f64::NAN),
             Vals::Bool(x) => x.push(0),
@@ -289,7 +293,7 @@ impl Column {
         self.len -= 1;
         self.state.truncate(self.len);
         match &mut self.vals {
-            Vals::Empty => {}
+            Vals::Empty | Vals::Strs => {}
             Vals::Int(x) => x.truncate(self.len),
             Vals::Float(x) => x.truncate(self.len),
             Vals::Bool(x) => x.truncate(self.len),
@@ -325,6 +329,7 @@ impl Column {
                 })
             }),
             Vals::Mixed(cells) => cells.get(i).copied(),
+            Vals::Strs => Some(Cell::Str(Span { start: 0, len: 0 })),
         };
         got.unwrap_or(Cell::Missing)
     }
@@ -1009,7 +1014,7 @@ impl Part {
             Vals::Int(_) => k.int += present,
             Vals::Float(_) => k.float += present,
             Vals::Bool(_) => k.bool += present,
-            Vals::Text(_) => k.str += present,
+            Vals::Text(_) | Vals::Strs => k.str += present,
             Vals::Mixed(cells) => {
                 for cell in cells {
                     match cell {
@@ -1083,6 +1088,7 @@ impl FrameBuilder {
                         // objects, and no date decision reads a value that is not
                         // date-like. Freed now, its memory serves the next pages.
                         c.chars = Vec::new();
+                        c.vals = Vals::Strs;
                     }
                 }
             }
@@ -1400,7 +1406,7 @@ impl Sink {
         if let Some(c) = &mut part.col {
             match (&mut *self, &c.vals) {
                 // Made as the page arrived: moved, not made again.
-                (Sink::Object { values, .. }, Vals::Text(_))
+                (Sink::Object { values, .. }, Vals::Text(_) | Vals::Strs)
                     if !c.objs.is_empty() && c.objs.len() == c.len =>
                 {
                     values.append(&mut c.objs);

@@ -19,7 +19,12 @@
 //! changes. The old one is leaked on purpose: dropping it would try to join
 //! threads that are not there.
 
-use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use tokio::runtime::{Builder, Runtime};
 
@@ -98,6 +103,89 @@ fn per_process(
     Ok(runtime)
 }
 
+/// How long a lone blocking wait polls for its reply before it sleeps.
+const SPIN_DEFAULT: Duration = Duration::from_micros(200);
+
+/// The spin window: `PETRO_SPIN_US` (0 turns spinning off; at most 10 ms),
+/// else [`SPIN_DEFAULT`].
+fn spin_window() -> Duration {
+    static SPIN: OnceLock<Duration> = OnceLock::new();
+    *SPIN.get_or_init(|| {
+        std::env::var("PETRO_SPIN_US")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|us| Duration::from_micros(us.min(10_000)))
+            .unwrap_or(SPIN_DEFAULT)
+    })
+}
+
+/// Threads inside [`blocking_wait`] right now.
+static WAITERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a thread in [`blocking_wait`] for as long as it lives.
+pub struct Waiter {
+    alone: bool,
+}
+
+impl Waiter {
+    /// Register a waiting thread; `alone` when no other thread is waiting.
+    pub fn enter() -> Waiter {
+        Waiter {
+            alone: WAITERS.fetch_add(1, Ordering::AcqRel) == 0,
+        }
+    }
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        WAITERS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Poll `fut` on the current-thread runtime for up to the spin window,
+/// checking the I/O driver without sleeping in between; `None` when it is
+/// still pending then (the caller goes on to wait for it the ordinary way).
+///
+/// A request to a nearby server (loopback, the emulator, a LAN service) is
+/// answered within tens of microseconds. A thread that went to sleep for it
+/// pays a context switch and, on a VM, a wake-up that costs more than the
+/// wait, and the server pays an inter-processor interrupt to wake it; polling
+/// (`yield_now` makes tokio check the driver with a zero timeout) avoids both.
+/// Only a thread that waits alone spins: with several waiting threads, one of
+/// them drives the I/O and a spinning one would take its CPU; each turn of the
+/// loop also lets any other runnable thread on this CPU go first. A far server
+/// costs at most the window (200 us) of CPU per request. No timer is armed
+/// while spinning (arming one costs a wake-up write per request), so a
+/// Ctrl-C is seen after the window at the latest.
+pub async fn spin<F: Future + Unpin>(fut: &mut F, waiter: &Waiter) -> Option<F::Output> {
+    match waiter.alone {
+        true => spin_for(fut, spin_window()).await,
+        false => None,
+    }
+}
+
+/// [`spin`] with a given window (zero: no polling at all).
+async fn spin_for<F: Future + Unpin>(fut: &mut F, window: Duration) -> Option<F::Output> {
+    if window.is_zero() {
+        return None;
+    }
+    let mut until: Option<Instant> = None;
+    loop {
+        let polled = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx))).await;
+        if let Poll::Ready(out) = polled {
+            return Some(out);
+        }
+        let now = Instant::now();
+        if now >= *until.get_or_insert(now + window) {
+            return None;
+        }
+        // Any other runnable thread on this CPU (the server's, when it shares
+        // the CPU, or the thread holding the GIL) goes first.
+        std::thread::yield_now();
+        tokio::task::yield_now().await;
+    }
+}
+
 /// True when the calling thread is inside a tokio runtime, where blocking
 /// waits are not allowed.
 pub fn inside_runtime() -> bool {
@@ -107,6 +195,54 @@ pub fn inside_runtime() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[test]
+    fn spinning_drives_the_io_and_gives_up_after_its_window() {
+        let rt = Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        rt.block_on(async {
+            // A loopback echo served by a task on the same runtime: the reply
+            // arrives only if the spin lets tokio poll the driver and run it.
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .unwrap_or_else(|e| unreachable!("{e}"));
+            let addr = listener.local_addr().unwrap_or_else(|e| unreachable!("{e}"));
+            tokio::spawn(async move {
+                if let Ok((mut sock, _)) = listener.accept().await {
+                    let mut buf = [0u8; 4];
+                    if sock.read_exact(&mut buf).await.is_ok() {
+                        let _ = sock.write_all(&buf).await;
+                    }
+                }
+            });
+            let mut exchange = Box::pin(async move {
+                let mut sock = tokio::net::TcpStream::connect(addr).await?;
+                sock.write_all(b"ping").await?;
+                let mut buf = [0u8; 4];
+                sock.read_exact(&mut buf).await?;
+                Ok::<_, std::io::Error>(buf)
+            });
+            let got = spin_for(&mut exchange, Duration::from_secs(30)).await;
+            assert_eq!(got.map(|r| r.ok()), Some(Some(*b"ping")));
+
+            // Still pending when the window closes: None, and the future can
+            // still be awaited the ordinary way.
+            let mut slow = Box::pin(tokio::time::sleep(Duration::from_secs(600)));
+            assert!(spin_for(&mut slow, Duration::from_millis(2)).await.is_none());
+            let mut soon = Box::pin(tokio::time::sleep(Duration::from_millis(5)));
+            assert!(spin_for(&mut soon, Duration::from_micros(1)).await.is_none());
+            soon.await;
+
+            // A zero window (or a thread not waiting alone) does not poll at all.
+            let mut never = Box::pin(std::future::pending::<()>());
+            assert!(spin_for(&mut never, Duration::ZERO).await.is_none());
+            let not_alone = Waiter { alone: false };
+            assert!(spin(&mut never, &not_alone).await.is_none());
+        });
+    }
 
     #[test]
     fn same_runtime_in_same_process() {

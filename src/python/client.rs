@@ -49,6 +49,25 @@ where
         .map_err(|e| internal(format!("cannot start petro's I/O runtime: {e}")))?;
     let mut fut = Box::pin(fut);
     let mut first = true;
+    let waiter = runtime::Waiter::enter();
+    if !handles_signals(py) {
+        // Python runs signal handlers only in the main thread: another thread
+        // has no Ctrl-C to check for, so it waits without arming a timer
+        // (arming one per request costs a wake-up write and a lock shared by
+        // every waiting thread).
+        return py
+            .detach(|| {
+                rt.block_on(async {
+                    tokio::task::yield_now().await;
+                    tokio::task::yield_now().await;
+                    match runtime::spin(&mut fut, &waiter).await {
+                        Some(out) => out,
+                        None => fut.await,
+                    }
+                })
+            })
+            .map_err(|e| to_py(py, e));
+    }
     loop {
         // The timer must be made inside the runtime, hence the async block.
         let sliced = py.detach(|| {
@@ -61,6 +80,10 @@ where
                     // instead of failing the request sent on it.
                     tokio::task::yield_now().await;
                     tokio::task::yield_now().await;
+                    // A nearby server answers before a timer is worth arming.
+                    if let Some(out) = runtime::spin(&mut fut, &waiter).await {
+                        return Ok(out);
+                    }
                 }
                 tokio::time::timeout(SIGNAL_SLICE, fut.as_mut()).await
             })
@@ -70,6 +93,30 @@ where
             Err(_elapsed) => py.check_signals()?,
         }
     }
+}
+
+/// True on the thread where Python runs signal handlers (the main thread of
+/// the main interpreter). Asked of `threading` once per thread and process (a
+/// fork from another thread makes that thread the child's main thread).
+fn handles_signals(py: Python<'_>) -> bool {
+    thread_local! {
+        static MAIN: std::cell::Cell<Option<(u32, bool)>> = const { std::cell::Cell::new(None) };
+    }
+    let pid = std::process::id();
+    if let Some((p, main)) = MAIN.get() {
+        if p == pid {
+            return main;
+        }
+    }
+    let main = (|| -> PyResult<bool> {
+        let threading = py.import("threading")?;
+        let current = threading.call_method0("current_thread")?;
+        Ok(current.is(&threading.call_method0("main_thread")?))
+    })()
+    // Unknown: check for signals, as before.
+    .unwrap_or(true);
+    MAIN.set(Some((pid, main)));
+    main
 }
 
 fn shared_pool() -> Arc<Pool> {

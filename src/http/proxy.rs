@@ -31,6 +31,36 @@ pub fn env_no_proxy() -> Option<String> {
     env_var("no_proxy")
 }
 
+/// The environment's proxy variables, read once for many requests (a
+/// `request_many` batch reads them once, not eight `getenv`s per request).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxyEnv {
+    http: Option<String>,
+    https: Option<String>,
+    all: Option<String>,
+    no_proxy: Option<String>,
+}
+
+impl ProxyEnv {
+    /// Read `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` now.
+    pub fn read() -> Self {
+        ProxyEnv {
+            http: env_var("http_proxy"),
+            https: env_var("https_proxy"),
+            all: env_var("all_proxy"),
+            no_proxy: env_no_proxy(),
+        }
+    }
+
+    fn proxy_for(&self, scheme: &str) -> Option<String> {
+        match scheme {
+            "http" => self.http.clone().or_else(|| self.all.clone()),
+            "https" => self.https.clone().or_else(|| self.all.clone()),
+            _ => env_var(&format!("{scheme}_proxy")).or_else(|| self.all.clone()),
+        }
+    }
+}
+
 /// True when `NO_PROXY`-style `list` excludes the URL's host.
 pub fn bypass(url: &Url, list: &str) -> bool {
     let Some(host) = url.host_str() else {
@@ -118,7 +148,17 @@ fn normalise(proxy: &str) -> String {
 ///
 /// `explicit` is the `proxies=` mapping (keys as in requests; a `no_proxy`
 /// key replaces the environment's NO_PROXY).
-pub fn resolve(url: &Url, explicit: &[(String, String)], trust_env: bool) -> Option<String> {
+///
+/// `env`: the environment as read earlier for a batch; None reads it now.
+pub fn resolve(
+    url: &Url,
+    explicit: &[(String, String)],
+    trust_env: bool,
+    env: Option<&ProxyEnv>,
+) -> Option<String> {
+    if explicit.is_empty() && !trust_env {
+        return None;
+    }
     let scheme = url.scheme();
     let lookup = |key: &str| {
         explicit
@@ -139,13 +179,21 @@ pub fn resolve(url: &Url, explicit: &[(String, String)], trust_env: bool) -> Opt
         if !trust_env {
             return None;
         }
-        let no_proxy = lookup("no_proxy").or_else(env_no_proxy);
+        let fresh;
+        let env = match env {
+            Some(e) => e,
+            None => {
+                fresh = ProxyEnv::read();
+                &fresh
+            }
+        };
+        let no_proxy = lookup("no_proxy").or_else(|| env.no_proxy.clone());
         if let Some(list) = no_proxy {
             if bypass(url, &list) {
                 return None;
             }
         }
-        env_proxy_for(scheme)
+        env.proxy_for(scheme)
     };
     for (i, key) in keys.iter().enumerate() {
         if let Some(v) = lookup(key) {
@@ -182,18 +230,45 @@ mod tests {
             ("https://a.com", "http://host:3"),
         ]);
         assert_eq!(
-            resolve(&u("https://a.com/x"), &p, false).as_deref(),
+            resolve(&u("https://a.com/x"), &p, false, None).as_deref(),
             Some("http://host:3")
         );
         assert_eq!(
-            resolve(&u("https://b.com/x"), &p, false).as_deref(),
+            resolve(&u("https://b.com/x"), &p, false, None).as_deref(),
             Some("http://p2:2")
         );
         assert_eq!(
-            resolve(&u("http://b.com/x"), &p, false).as_deref(),
+            resolve(&u("http://b.com/x"), &p, false, None).as_deref(),
             Some("http://all:1")
         );
-        assert_eq!(resolve(&u("http://b.com/x"), &[], false), None);
+        assert_eq!(resolve(&u("http://b.com/x"), &[], false, None), None);
+    }
+
+    #[test]
+    fn a_snapshot_of_the_environment_decides_as_the_environment_would() {
+        let env = ProxyEnv {
+            http: Some("http://hp:1".into()),
+            https: None,
+            all: Some("all:2".into()),
+            no_proxy: Some("skip.example".into()),
+        };
+        let at = |url: &str, explicit: &[(String, String)]| {
+            resolve(&u(url), explicit, true, Some(&env))
+        };
+        assert_eq!(at("http://a.com/", &[]).as_deref(), Some("http://hp:1"));
+        assert_eq!(at("https://a.com/", &[]).as_deref(), Some("http://all:2"));
+        assert_eq!(at("http://skip.example/", &[]), None);
+        // An explicit no_proxy replaces the environment's.
+        let own = pairs(&[("no_proxy", "a.com")]);
+        assert_eq!(at("http://a.com/", &own), None);
+        assert_eq!(at("http://skip.example/", &own).as_deref(), Some("http://hp:1"));
+        // trust_env=False ignores it; explicit entries still apply.
+        assert_eq!(resolve(&u("http://a.com/"), &[], false, Some(&env)), None);
+        let p = pairs(&[("http", "http://mine:3")]);
+        assert_eq!(
+            resolve(&u("http://a.com/"), &p, false, Some(&env)).as_deref(),
+            Some("http://mine:3")
+        );
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub struct RequestSpec {
     pub retry: Option<RetryPolicy>,
     /// Whether the request is safe to repeat; None decides by method.
     pub idempotent: Option<bool>,
+    /// The environment's proxy variables as read for a batch of requests;
+    /// None: read them when the request is sent.
+    pub proxy_env: Option<std::sync::Arc<super::proxy::ProxyEnv>>,
 }
 
 impl RequestSpec {
@@ -66,6 +69,7 @@ impl RequestSpec {
             credential_headers: Vec::new(),
             retry: None,
             idempotent: None,
+            proxy_env: None,
         }
     }
 }

@@ -394,6 +394,7 @@ impl Session {
             credential_headers,
             retry: _,
             idempotent: _,
+            proxy_env,
         } = spec;
         let mut url = url_util::parse(&url)?;
         let mut method = method;
@@ -404,7 +405,7 @@ impl Session {
         let explicit_cookie = headers.contains_key(COOKIE);
         let mut history: Vec<Response> = Vec::new();
         loop {
-            let proxy = proxy::resolve(&url, &proxies, trust_env);
+            let proxy = proxy::resolve(&url, &proxies, trust_env, proxy_env.as_deref());
             let via_proxy = proxy.is_some();
             let tls = url.scheme() != "http" || via_proxy;
             let key = ClientKey {
@@ -417,17 +418,22 @@ impl Session {
                 blocking: crate::runtime::on_blocking_runtime(),
             };
             let client = self.pool.client(&key)?;
-            let mut sent = headers.clone();
+            // This hop's headers are the request's, taken rather than copied
+            // (a redirect puts them back), plus the session's cookies and a
+            // zero length where petro adds them.
+            let mut sent = std::mem::take(&mut headers);
+            let mut added_cookie = false;
             if !explicit_cookie {
                 if let Some(value) = self.cookie_header(&url, &cookies) {
                     if let Ok(v) = HeaderValue::from_str(&value) {
                         sent.insert(COOKIE, v);
+                        added_cookie = true;
                     }
                 }
             }
-            if body.as_ref().map(Bytes::is_empty).unwrap_or(false)
-                && !sent.contains_key(CONTENT_LENGTH)
-            {
+            let added_length = body.as_ref().map(Bytes::is_empty).unwrap_or(false)
+                && !sent.contains_key(CONTENT_LENGTH);
+            if added_length {
                 // requests sends an explicit zero length for body-less POST/PUT/...
                 sent.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
             }
@@ -490,6 +496,13 @@ impl Session {
                 )
             })?;
             let next = url_util::parse(next.as_str())?;
+            headers = response.0.request.headers.clone();
+            if added_cookie {
+                headers.remove(COOKIE);
+            }
+            if added_length {
+                headers.remove(CONTENT_LENGTH);
+            }
             let new_method = redirect::next_method(status, &method);
             if status != 307 && status != 308 {
                 // requests drops the body (and its headers) on every other redirect.

@@ -18,6 +18,7 @@ use super::bridge::{self, TaskHandle};
 use super::errors::{internal, to_py};
 use super::frames::{parse_page, FrameBuilder, Page};
 use super::json;
+use crate::http::proxy::ProxyEnv;
 use crate::http::request::{headers_from_pairs, parse_method};
 use crate::http::retry::{Attempt, RetryPolicy};
 use crate::http::tls::{ClientCert, Verify};
@@ -273,6 +274,18 @@ impl<'py> CallArgs<'py> {
 
     /// Convert to the core's request (the GIL is held; no I/O).
     fn into_spec(self, py: Python<'_>) -> PyResult<RequestSpec> {
+        self.into_spec_reusing(py, &mut None)
+    }
+
+    /// `into_spec`, reusing the header map made for the previous request of a
+    /// batch when this one's header list is the same list object (a batch of
+    /// simple items shares one: see `Session._batch_template`). No Python code
+    /// runs between the items of a batch, so the list cannot have changed.
+    fn into_spec_reusing(
+        self,
+        py: Python<'_>,
+        last: &mut Option<(usize, http::HeaderMap)>,
+    ) -> PyResult<RequestSpec> {
         let CallArgs(
             method,
             url,
@@ -293,13 +306,22 @@ impl<'py> CallArgs<'py> {
             retry,
             idempotent,
         ) = self;
-        let mut pairs = Vec::with_capacity(headers.len());
-        for item in headers.iter() {
-            let t = item.cast::<PyTuple>()?;
-            let name: String = t.get_item(0)?.extract()?;
-            let value = header_bytes(&t.get_item(1)?)?;
-            pairs.push((name, value));
-        }
+        let list_id = headers.as_ptr() as usize;
+        let header_map = match last.as_ref() {
+            Some((id, map)) if *id == list_id => map.clone(),
+            _ => {
+                let mut pairs = Vec::with_capacity(headers.len());
+                for item in headers.iter() {
+                    let t = item.cast::<PyTuple>()?;
+                    let name: String = t.get_item(0)?.extract()?;
+                    let value = header_bytes(&t.get_item(1)?)?;
+                    pairs.push((name, value));
+                }
+                let map = headers_from_pairs(pairs).map_err(|e| to_py(py, e))?;
+                *last = Some((list_id, map.clone()));
+                map
+            }
+        };
         let body: Option<Bytes> = match (body.filter(|b| !b.is_none()), json) {
             (Some(b), _) => {
                 if let Ok(bytes) = b.cast::<PyBytes>() {
@@ -316,7 +338,7 @@ impl<'py> CallArgs<'py> {
         Ok(RequestSpec {
             method: parse_method(&method).map_err(|e| PyValueError::new_err(e.message))?,
             url,
-            headers: headers_from_pairs(pairs).map_err(|e| to_py(py, e))?,
+            headers: header_map,
             body,
             timeouts: Timeouts {
                 connect: duration(connect_timeout, "connect")?,
@@ -336,14 +358,26 @@ impl<'py> CallArgs<'py> {
             credential_headers: credential_headers.unwrap_or_default(),
             retry: retry.map(retry_policy).transpose()?,
             idempotent,
+            proxy_env: None,
         })
     }
 }
 
+/// A batch's requests. The environment's proxy variables are read once for
+/// the whole batch, and a header list shared by its items is converted once.
 fn specs_of(py: Python<'_>, calls: Vec<Bound<'_, PyTuple>>) -> PyResult<Vec<RequestSpec>> {
+    let mut env: Option<Arc<ProxyEnv>> = None;
+    let mut last_headers = None;
     calls
         .iter()
-        .map(|c| CallArgs::from_tuple(c)?.into_spec(py))
+        .map(|c| {
+            let mut spec = CallArgs::from_tuple(c)?.into_spec_reusing(py, &mut last_headers)?;
+            if spec.trust_env {
+                let env = env.get_or_insert_with(|| Arc::new(ProxyEnv::read()));
+                spec.proxy_env = Some(env.clone());
+            }
+            Ok(spec)
+        })
         .collect()
 }
 

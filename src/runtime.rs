@@ -209,7 +209,9 @@ mod tests {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .unwrap_or_else(|e| unreachable!("{e}"));
-            let addr = listener.local_addr().unwrap_or_else(|e| unreachable!("{e}"));
+            let addr = listener
+                .local_addr()
+                .unwrap_or_else(|e| unreachable!("{e}"));
             tokio::spawn(async move {
                 if let Ok((mut sock, _)) = listener.accept().await {
                     let mut buf = [0u8; 4];
@@ -231,9 +233,13 @@ mod tests {
             // Still pending when the window closes: None, and the future can
             // still be awaited the ordinary way.
             let mut slow = Box::pin(tokio::time::sleep(Duration::from_secs(600)));
-            assert!(spin_for(&mut slow, Duration::from_millis(2)).await.is_none());
+            assert!(spin_for(&mut slow, Duration::from_millis(2))
+                .await
+                .is_none());
             let mut soon = Box::pin(tokio::time::sleep(Duration::from_millis(5)));
-            assert!(spin_for(&mut soon, Duration::from_micros(1)).await.is_none());
+            assert!(spin_for(&mut soon, Duration::from_micros(1))
+                .await
+                .is_none());
             soon.await;
 
             // A zero window (or a thread not waiting alone) does not poll at all.

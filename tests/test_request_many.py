@@ -1,6 +1,8 @@
 """Session.request_many / AsyncSession.request_many: order, bounded concurrency, failures."""
 
 import asyncio
+import base64
+import json
 import pickle
 import time
 
@@ -43,6 +45,27 @@ def test_results_come_back_in_input_order(server):
     assert out[51].json()["path"] == "/echo?p=q"
     assert all(["X-Default", "yes"] in r.json()["headers"] for r in out)
     assert all(isinstance(r, petro.Response) for r in out)
+
+
+def test_items_sharing_the_session_headers_each_send_them(server):
+    # Simple items share one header list (converted once); an item with its own
+    # headers in between has its own, and the ones after it share again.
+    with petro.Session() as s:
+        s.headers["X-Default"] = "yes"
+        s.auth = ("app", "secret")
+        simple = [
+            {"method": "POST", "url": server.url("/echo"), "json": {"i": i}} for i in range(6)
+        ]
+        own = {"method": "GET", "url": server.url("/echo"), "headers": {"X-Default": "mine"}}
+        out = s.request_many([*simple[:3], own, *simple[3:]], concurrency=3)
+    sent = [dict(r.json()["headers"]) for r in out]
+    assert [h["X-Default"] for h in sent] == ["yes"] * 3 + ["mine"] + ["yes"] * 3
+    assert all(h["Authorization"] == "Basic YXBwOnNlY3JldA==" for h in sent)
+    assert [h.get("Content-Type") for h in sent] == ["application/json"] * 3 + [None] + [
+        "application/json"
+    ] * 3
+    bodies = [json.loads(base64.b64decode(r.json()["body"])) for i, r in enumerate(out) if i != 3]
+    assert bodies == [{"i": i} for i in range(6)]
 
 
 def test_a_slow_reply_does_not_hold_back_the_requests_after_it():

@@ -152,3 +152,19 @@ def test_explicit_proxy_merges_with_environment(server, other_server, monkeypatc
     with petro.Session() as s:
         s.trust_env = False
         assert "proxied" not in s.get(target, proxies={"https": "http://127.0.0.1:9"}).json()
+
+
+def test_request_many_reads_the_proxy_environment_at_each_call(server, other_server, monkeypatch):
+    # A batch reads the proxy variables once, when it is sent: a change between
+    # two batches applies to the second, and NO_PROXY applies per URL.
+    target = other_server.url("/echo")
+    direct = f"http://localhost:{server.port}/echo"
+    with petro.Session() as s:
+        batch = [("GET", target), ("GET", direct), ("GET", target)]
+        assert all("proxied" not in r.json() for r in s.request_many(batch))
+        monkeypatch.setenv("HTTP_PROXY", server.url())
+        monkeypatch.setenv("NO_PROXY", "localhost")
+        got = [r.json() for r in s.request_many(batch)]
+        assert [g.get("proxied") for g in got] == [target, None, target]
+        monkeypatch.delenv("HTTP_PROXY")
+        assert all("proxied" not in r.json() for r in s.request_many(batch))

@@ -252,16 +252,18 @@ mod tests {
             all: Some("all:2".into()),
             no_proxy: Some("skip.example".into()),
         };
-        let at = |url: &str, explicit: &[(String, String)]| {
-            resolve(&u(url), explicit, true, Some(&env))
-        };
+        let at =
+            |url: &str, explicit: &[(String, String)]| resolve(&u(url), explicit, true, Some(&env));
         assert_eq!(at("http://a.com/", &[]).as_deref(), Some("http://hp:1"));
         assert_eq!(at("https://a.com/", &[]).as_deref(), Some("http://all:2"));
         assert_eq!(at("http://skip.example/", &[]), None);
         // An explicit no_proxy replaces the environment's.
         let own = pairs(&[("no_proxy", "a.com")]);
         assert_eq!(at("http://a.com/", &own), None);
-        assert_eq!(at("http://skip.example/", &own).as_deref(), Some("http://hp:1"));
+        assert_eq!(
+            at("http://skip.example/", &own).as_deref(),
+            Some("http://hp:1")
+        );
         // trust_env=False ignores it; explicit entries still apply.
         assert_eq!(resolve(&u("http://a.com/"), &[], false, Some(&env)), None);
         let p = pairs(&[("http", "http://mine:3")]);

@@ -144,6 +144,14 @@ fn normalise(proxy: &str) -> String {
     }
 }
 
+/// The `proxies=` entry for `key` (keys compared without case).
+fn lookup_in(explicit: &[(String, String)], key: &str) -> Option<String> {
+    explicit
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.clone())
+}
+
 /// The proxy URL to use for `url`, or None for a direct connection.
 ///
 /// `explicit` is the `proxies=` mapping (keys as in requests; a `no_proxy`
@@ -160,21 +168,6 @@ pub fn resolve(
         return None;
     }
     let scheme = url.scheme();
-    let lookup = |key: &str| {
-        explicit
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.clone())
-    };
-    let host = url.host_str().unwrap_or("").to_ascii_lowercase();
-    let keys = [
-        format!("{scheme}://{host}"),
-        scheme.to_string(),
-        format!("all://{host}"),
-        "all".to_string(),
-    ];
-    // requests only fills the bare scheme key from the environment, so an
-    // explicit `scheme://host` or the env scheme key are checked in order.
     let env_fill = || {
         if !trust_env {
             return None;
@@ -187,7 +180,7 @@ pub fn resolve(
                 &fresh
             }
         };
-        let no_proxy = lookup("no_proxy").or_else(|| env.no_proxy.clone());
+        let no_proxy = lookup_in(explicit, "no_proxy").or_else(|| env.no_proxy.clone());
         if let Some(list) = no_proxy {
             if bypass(url, &list) {
                 return None;
@@ -195,6 +188,20 @@ pub fn resolve(
         }
         env.proxy_for(scheme)
     };
+    if explicit.is_empty() {
+        // Only the environment can name a proxy: no keys to build.
+        return env_fill().map(|v| normalise(&v));
+    }
+    let lookup = |key: &str| lookup_in(explicit, key);
+    let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+    let keys = [
+        format!("{scheme}://{host}"),
+        scheme.to_string(),
+        format!("all://{host}"),
+        "all".to_string(),
+    ];
+    // requests only fills the bare scheme key from the environment, so an
+    // explicit `scheme://host` or the env scheme key are checked in order.
     for (i, key) in keys.iter().enumerate() {
         if let Some(v) = lookup(key) {
             return (!v.trim().is_empty()).then(|| normalise(v.trim()));

@@ -164,6 +164,22 @@ pub async fn spin<F: Future + Unpin>(fut: &mut F, waiter: &Waiter) -> Option<F::
     }
 }
 
+/// The start of a blocking wait: settle the runtime, then [`spin`].
+///
+/// Nobody drives the current-thread runtime between calls when one thread
+/// uses it alone, so a pooled connection the server closed meanwhile has not
+/// noticed yet. Yielding twice lets tokio poll the I/O driver and run the
+/// connection tasks first: a closed one leaves the pool instead of failing
+/// the request sent on it. With other threads waiting, one of them is driving
+/// the runtime already, and the two polls of the driver are skipped.
+pub async fn start_wait<F: Future + Unpin>(fut: &mut F, waiter: &Waiter) -> Option<F::Output> {
+    if waiter.alone {
+        tokio::task::yield_now().await;
+        tokio::task::yield_now().await;
+    }
+    spin(fut, waiter).await
+}
+
 /// [`spin`] with a given window (zero: no polling at all).
 async fn spin_for<F: Future + Unpin>(fut: &mut F, window: Duration) -> Option<F::Output> {
     if window.is_zero() {

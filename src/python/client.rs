@@ -59,9 +59,7 @@ where
         return py
             .detach(|| {
                 rt.block_on(async {
-                    tokio::task::yield_now().await;
-                    tokio::task::yield_now().await;
-                    match runtime::spin(&mut fut, &waiter).await {
+                    match runtime::start_wait(&mut fut, &waiter).await {
                         Some(out) => out,
                         None => fut.await,
                     }
@@ -74,15 +72,8 @@ where
         let sliced = py.detach(|| {
             rt.block_on(async {
                 if std::mem::take(&mut first) {
-                    // Nobody drives this runtime between calls, so a pooled
-                    // connection the server closed meanwhile has not noticed
-                    // yet. Yielding lets tokio poll the I/O driver and run the
-                    // connection tasks first: a closed one leaves the pool
-                    // instead of failing the request sent on it.
-                    tokio::task::yield_now().await;
-                    tokio::task::yield_now().await;
                     // A nearby server answers before a timer is worth arming.
-                    if let Some(out) = runtime::spin(&mut fut, &waiter).await {
+                    if let Some(out) = runtime::start_wait(&mut fut, &waiter).await {
                         return Ok(out);
                     }
                 }

@@ -110,6 +110,13 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client> {
         .tcp_nodelay(true)
         .http1_title_case_headers()
         .tls_backend_preconfigured(tls);
+    if !key.tls {
+        // reqwest retries HTTP/2 protocol NACKs (GOAWAY, REFUSED_STREAM), and to
+        // be able to, copies every request's headers first. Plain HTTP here is
+        // always HTTP/1.1, where there is nothing to retry: no copy. (petro's
+        // own retries are in `Session::execute`.)
+        builder = builder.retry(reqwest::retry::never().max_retries_per_request(0));
+    }
     if let Some(proxy) = &key.proxy {
         let p = reqwest::Proxy::all(proxy.as_str()).map_err(|_| {
             Error::new(

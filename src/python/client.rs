@@ -270,8 +270,11 @@ impl<'py> CallArgs<'py> {
 
     /// `into_spec`, reusing the header map made for the previous request of a
     /// batch when this one's header list is the same list object (a batch of
-    /// simple items shares one: see `Session._batch_template`). No Python code
-    /// runs between the items of a batch, so the list cannot have changed.
+    /// simple items shares one: see `Session._batch_template`). Every item's
+    /// list stays alive for the whole batch (the call tuples hold them), so
+    /// equal addresses mean the same list; and no Python code runs between
+    /// the items (the arguments are plain str, float, bool and list values by
+    /// then), so it cannot have changed.
     fn into_spec_reusing(
         self,
         py: Python<'_>,

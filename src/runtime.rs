@@ -119,10 +119,10 @@ fn spin_window() -> Duration {
     })
 }
 
-/// Threads inside [`blocking_wait`] right now.
+/// Threads inside a blocking wait (`python::client::wait`) right now.
 static WAITERS: AtomicUsize = AtomicUsize::new(0);
 
-/// Counts a thread in [`blocking_wait`] for as long as it lives.
+/// Counts a thread in a blocking wait for as long as it lives.
 pub struct Waiter {
     alone: bool,
 }
@@ -157,7 +157,7 @@ impl Drop for Waiter {
 /// costs at most the window (200 us) of CPU per request. No timer is armed
 /// while spinning (arming one costs a wake-up write per request), so a
 /// Ctrl-C is seen after the window at the latest.
-pub async fn spin<F: Future + Unpin>(fut: &mut F, waiter: &Waiter) -> Option<F::Output> {
+async fn spin<F: Future + Unpin>(fut: &mut F, waiter: &Waiter) -> Option<F::Output> {
     match waiter.alone {
         true => spin_for(fut, spin_window()).await,
         false => None,

@@ -21,19 +21,9 @@ fn env_var(name: &str) -> Option<String> {
     (!value.is_empty()).then_some(value)
 }
 
-/// The environment's proxy for a scheme (`http`, `https`), falling back to ALL_PROXY.
-pub fn env_proxy_for(scheme: &str) -> Option<String> {
-    env_var(&format!("{scheme}_proxy")).or_else(|| env_var("all_proxy"))
-}
-
-/// The environment's NO_PROXY list.
-pub fn env_no_proxy() -> Option<String> {
-    env_var("no_proxy")
-}
-
 /// The environment's proxy variables, read once for many requests (a
 /// `request_many` batch reads them once, not eight `getenv`s per request).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct ProxyEnv {
     http: Option<String>,
     https: Option<String>,
@@ -48,10 +38,11 @@ impl ProxyEnv {
             http: env_var("http_proxy"),
             https: env_var("https_proxy"),
             all: env_var("all_proxy"),
-            no_proxy: env_no_proxy(),
+            no_proxy: env_var("no_proxy"),
         }
     }
 
+    /// The proxy for a scheme, falling back to ALL_PROXY.
     fn proxy_for(&self, scheme: &str) -> Option<String> {
         match scheme {
             "http" => self.http.clone().or_else(|| self.all.clone()),

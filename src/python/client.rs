@@ -51,7 +51,7 @@ where
     let mut fut = Box::pin(fut);
     let mut first = true;
     let waiter = runtime::Waiter::enter();
-    if !handles_signals(py) {
+    if !handles_signals(py, &rt) {
         // Python runs signal handlers only in the main thread: another thread
         // has no Ctrl-C to check for, so it waits without arming a timer
         // (arming one per request costs a wake-up write and a lock shared by
@@ -89,14 +89,17 @@ where
 
 /// True on the thread where Python runs signal handlers (the main thread of
 /// the main interpreter). Asked of `threading` once per thread and process (a
-/// fork from another thread makes that thread the child's main thread).
-fn handles_signals(py: Python<'_>) -> bool {
+/// fork from another thread makes that thread the child's main thread). The
+/// process is told apart by its blocking runtime, `rt`, which is new after a
+/// fork (the parent's is leaked, so its address is never reused): no second
+/// `getpid` per wait beside the one `runtime::blocking` makes.
+fn handles_signals(py: Python<'_>, rt: &Arc<tokio::runtime::Runtime>) -> bool {
     thread_local! {
-        static MAIN: std::cell::Cell<Option<(u32, bool)>> = const { std::cell::Cell::new(None) };
+        static MAIN: std::cell::Cell<Option<(usize, bool)>> = const { std::cell::Cell::new(None) };
     }
-    let pid = std::process::id();
-    if let Some((p, main)) = MAIN.get() {
-        if p == pid {
+    let rt_id = Arc::as_ptr(rt) as usize;
+    if let Some((id, main)) = MAIN.get() {
+        if id == rt_id {
             return main;
         }
     }
@@ -107,7 +110,7 @@ fn handles_signals(py: Python<'_>) -> bool {
     })()
     // Unknown: check for signals, as before.
     .unwrap_or(true);
-    MAIN.set(Some((pid, main)));
+    MAIN.set(Some((rt_id, main)));
     main
 }
 

@@ -19,20 +19,43 @@ pub struct SentRequest {
 /// A body still on the wire (`stream=True`).
 #[derive(Debug)]
 pub struct BodyStream {
-    inner: Option<reqwest::Response>,
+    inner: Option<Source>,
+}
+
+/// Where the body comes from: reqwest (TLS, proxies) or the direct transport.
+#[derive(Debug)]
+enum Source {
+    Reqwest(reqwest::Response),
+    Direct(super::direct::DirectBody),
 }
 
 impl BodyStream {
     pub(crate) fn new(resp: reqwest::Response) -> Self {
-        BodyStream { inner: Some(resp) }
+        BodyStream {
+            inner: Some(Source::Reqwest(resp)),
+        }
+    }
+
+    pub(crate) fn direct(body: super::direct::DirectBody) -> Self {
+        BodyStream {
+            inner: Some(Source::Direct(body)),
+        }
     }
 
     /// The next chunk, or None at the end.
     pub async fn next_chunk(&mut self) -> Result<Option<Bytes>> {
-        let Some(resp) = self.inner.as_mut() else {
-            return Ok(None);
+        let next = match self.inner.as_mut() {
+            None => return Ok(None),
+            Some(Source::Reqwest(resp)) => resp
+                .chunk()
+                .await
+                .map_err(|e| super::session::classify_body_error(&e)),
+            Some(Source::Direct(body)) => body
+                .chunk()
+                .await
+                .map_err(super::session::classify_direct_body_error),
         };
-        match resp.chunk().await {
+        match next {
             Ok(Some(chunk)) => Ok(Some(chunk)),
             Ok(None) => {
                 self.inner = None;
@@ -40,7 +63,7 @@ impl BodyStream {
             }
             Err(e) => {
                 self.inner = None;
-                Err(super::session::classify_body_error(&e))
+                Err(e)
             }
         }
     }
@@ -58,7 +81,10 @@ impl BodyStream {
         let hint = self
             .inner
             .as_ref()
-            .and_then(|r| r.content_length())
+            .and_then(|s| match s {
+                Source::Reqwest(r) => r.content_length(),
+                Source::Direct(b) => b.content_length(),
+            })
             .unwrap_or(0)
             .min(64 << 20) as usize;
         let mut body = BodyBuilder::new(hint);

@@ -1,9 +1,11 @@
 //! Sessions and connection pools: sending a request, following redirects,
 //! keeping cookies.
 //!
-//! A [`Pool`] holds one reqwest client per combination of transport options
+//! A [`Pool`] holds one client per combination of transport options
 //! (TLS verification, client certificate, proxy, timeouts): each has its own
-//! keep-alive connections. Pools notice a `fork()` (the pid changes) and start
+//! keep-alive connections. Plain HTTP without a proxy goes through
+//! [`super::direct`] (hyper without reqwest's layers); TLS and proxies through
+//! reqwest. Pools notice a `fork()` (the pid changes) and start
 //! over, leaking the parent's clients, whose sockets belong to the parent's
 //! runtime. A [`Session`] adds a cookie jar; many sessions can share one pool.
 //! Redirects are followed here, not by reqwest, so that requests' method
@@ -19,6 +21,7 @@ use http::header::{HeaderValue, CONTENT_LENGTH, COOKIE, LOCATION, SET_COOKIE};
 use http::{HeaderMap, Method};
 use url::Url;
 
+use super::direct::{BodyFailure, Direct, SendFailure};
 use super::error::{chain_has_tls, source_chain, Error, ErrorKind, Result};
 use super::request::{RequestSpec, Timeouts};
 use super::response::{BodyStream, Response, SentRequest};
@@ -44,9 +47,16 @@ struct ClientKey {
     tls: bool,
 }
 
+/// One pooled client: reqwest's, or the direct plain-HTTP one.
+#[derive(Clone)]
+enum Transport {
+    Reqwest(reqwest::Client),
+    Direct(Arc<Direct>),
+}
+
 struct PoolInner {
     pid: u32,
-    clients: HashMap<ClientKey, reqwest::Client>,
+    clients: HashMap<ClientKey, Transport>,
 }
 
 /// Keep-alive connections, shared by any number of sessions.
@@ -76,7 +86,7 @@ impl Pool {
         inner.clients.clear();
     }
 
-    fn client(&self, key: &ClientKey) -> Result<reqwest::Client> {
+    fn client(&self, key: &ClientKey) -> Result<Transport> {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let pid = std::process::id();
         if inner.pid != pid {
@@ -97,7 +107,25 @@ impl Pool {
     }
 }
 
-fn build_client(key: &ClientKey) -> Result<reqwest::Client> {
+/// `PETRO_TRANSPORT=reqwest` sends plain HTTP through reqwest too (the
+/// transport before session 10; for comparisons and as a way back).
+fn direct_allowed() -> bool {
+    static ALLOWED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ALLOWED.get_or_init(|| {
+        std::env::var("PETRO_TRANSPORT")
+            .map(|v| !v.trim().eq_ignore_ascii_case("reqwest"))
+            .unwrap_or(true)
+    })
+}
+
+fn build_client(key: &ClientKey) -> Result<Transport> {
+    if !key.tls && key.proxy.is_none() && direct_allowed() {
+        return Ok(Transport::Direct(Arc::new(Direct::new(key.timeouts))));
+    }
+    build_reqwest(key).map(Transport::Reqwest)
+}
+
+fn build_reqwest(key: &ClientKey) -> Result<reqwest::Client> {
     let tls = match key.tls {
         true => tls::client_config(&key.verify, key.cert.as_ref())?,
         false => tls::plain_config()?,
@@ -444,48 +472,67 @@ impl Session {
                 // requests sends an explicit zero length for body-less POST/PUT/...
                 sent.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
             }
-            // The request is built whole (the builder would re-insert every header).
-            let mut request = reqwest::Request::new(method.clone(), url.clone());
-            *request.headers_mut() = sent.clone();
-            *request.body_mut() = body.clone().map(reqwest::Body::from);
             let started = Instant::now();
-            let resp = client
-                .execute(request)
-                .await
-                .map_err(|e| classify_send_error(&e, &url, via_proxy, timeouts))?;
-            let elapsed = started.elapsed();
-            self.store_cookies(&url, resp.headers());
-            let status = resp.status().as_u16();
-            let sent_request = SentRequest {
-                method: method.to_string(),
-                url: url.to_string(),
-                headers: sent,
+            let (mut response, mut raw) = match &client {
+                Transport::Reqwest(client) => {
+                    // The request is built whole (the builder would re-insert every header).
+                    let mut request = reqwest::Request::new(method.clone(), url.clone());
+                    *request.headers_mut() = sent.clone();
+                    *request.body_mut() = body.clone().map(reqwest::Body::from);
+                    let resp = client
+                        .execute(request)
+                        .await
+                        .map_err(|e| classify_send_error(&e, &url, via_proxy, timeouts))?;
+                    let head = head_of(
+                        resp.status(),
+                        resp.version(),
+                        resp.headers(),
+                        resp.extensions(),
+                        &url,
+                        started.elapsed(),
+                        &method,
+                        sent,
+                    );
+                    (head, BodyStream::new(resp))
+                }
+                Transport::Direct(client) => {
+                    let (parts, body) = client
+                        .send(method.clone(), &url, sent.clone(), body.clone())
+                        .await
+                        .map_err(|e| classify_direct_send_error(e, &url, timeouts))?;
+                    let head = head_of(
+                        parts.status,
+                        parts.version,
+                        &parts.headers,
+                        &parts.extensions,
+                        &url,
+                        started.elapsed(),
+                        &method,
+                        sent,
+                    );
+                    (head, BodyStream::direct(body))
+                }
             };
-            let location = resp.headers().get(LOCATION).and_then(|v| {
+            self.store_cookies(&url, &response.headers);
+            let status = response.status;
+            let location = response.headers.get(LOCATION).and_then(|v| {
                 v.to_str()
                     .ok()
                     .map(str::to_string)
                     .or_else(|| Some(String::from_utf8_lossy(v.as_bytes()).into_owned()))
             });
             let follow = allow_redirects && redirect::is_redirect(status) && location.is_some();
-            let mut response = head_of(resp, &url, elapsed, sent_request);
             if !follow {
-                let raw = response.1;
-                let mut response = response.0;
                 if stream {
-                    response.stream = Some(BodyStream::new(raw));
+                    response.stream = Some(raw);
                 } else {
-                    let mut s = BodyStream::new(raw);
-                    response.body = Some(s.read_to_end().await?);
+                    response.body = Some(raw.read_to_end().await?);
                 }
                 response.history = history;
                 return Ok(response);
             }
             // Read (and keep) the redirect's own body; failures there don't matter.
-            {
-                let mut s = BodyStream::new(response.1);
-                response.0.body = Some(s.read_to_end().await.unwrap_or_default());
-            }
+            response.body = Some(raw.read_to_end().await.unwrap_or_default());
             if history.len() >= max_redirects {
                 return Err(Error::new(
                     ErrorKind::TooManyRedirects,
@@ -503,7 +550,7 @@ impl Session {
                 )
             })?;
             let next = url_util::parse(next.as_str())?;
-            headers = response.0.request.headers.clone();
+            headers = response.request.headers.clone();
             if added_cookie {
                 headers.remove(COOKIE);
             }
@@ -521,46 +568,53 @@ impl Session {
                 redirect::strip_credentials(&mut headers, &credential_headers);
                 cookies.clear();
             }
-            history.push(response.0);
+            history.push(response);
             url = next;
         }
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn head_of(
-    resp: reqwest::Response,
+    status: http::StatusCode,
+    version: http::Version,
+    headers: &HeaderMap,
+    extensions: &http::Extensions,
     url: &Url,
     elapsed: Duration,
-    request: SentRequest,
-) -> (Response, reqwest::Response) {
-    let status = resp.status();
-    let reason = resp
-        .extensions()
+    method: &Method,
+    sent: HeaderMap,
+) -> Response {
+    let reason = extensions
         .get::<hyper_reason::ReasonPhrase>()
         .and_then(|r| std::str::from_utf8(r.as_bytes()).ok().map(str::to_string))
         .or_else(|| status.canonical_reason().map(str::to_string))
         .unwrap_or_default();
-    let version = match resp.version() {
+    let version = match version {
         http::Version::HTTP_09 => "HTTP/0.9",
         http::Version::HTTP_10 => "HTTP/1.0",
         http::Version::HTTP_2 => "HTTP/2",
         http::Version::HTTP_3 => "HTTP/3",
         _ => "HTTP/1.1",
     };
-    let head = Response {
+    let url = url.to_string();
+    Response {
         status: status.as_u16(),
         reason,
         version,
-        headers: owned_headers(resp.headers()),
-        url: url.to_string(),
+        headers: owned_headers(headers),
+        request: SentRequest {
+            method: method.to_string(),
+            url: url.clone(),
+            headers: sent,
+        },
+        url,
         elapsed,
-        request,
         body: None,
         stream: None,
         history: Vec::new(),
         attempts: Vec::new(),
-    };
-    (head, resp)
+    }
 }
 
 /// The headers with their values copied out of the connection's read buffer.
@@ -650,6 +704,95 @@ fn classify_send_error(e: &reqwest::Error, url: &Url, via_proxy: bool, t: Timeou
         ErrorKind::Connection,
         format!("Connection aborted talking to {shown}: {detail}"),
     )
+}
+
+/// `err`'s own message and its sources', as reqwest's sources would read.
+fn whole_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let below = source_chain(err);
+    let top = err.to_string();
+    if below.is_empty() || below == top {
+        top
+    } else {
+        format!("{top}: {below}")
+    }
+}
+
+/// True when the chain holds an I/O timeout (hyper-util's connect timeout).
+fn chain_has_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return true;
+            }
+        }
+        cur = e.source();
+    }
+    false
+}
+
+/// [`classify_send_error`] for the direct transport (no TLS, no proxy).
+fn classify_direct_send_error(e: SendFailure, url: &Url, t: Timeouts) -> Error {
+    let shown = url_util::redact(url);
+    match e {
+        SendFailure::Timeout => Error::new(
+            ErrorKind::ReadTimeout,
+            format!(
+                "Read timed out waiting for {shown} (read timeout={})",
+                describe_timeout(t.read)
+            ),
+        ),
+        SendFailure::Uri(e) => Error::new(
+            ErrorKind::InvalidUrl,
+            format!("Invalid request to {shown}: {}", whole_chain(&e)),
+        ),
+        SendFailure::Hyper(e) => {
+            let detail = whole_chain(&e);
+            if e.is_connect() {
+                if chain_has_timeout(&e) {
+                    return Error::new(
+                        ErrorKind::ConnectTimeout,
+                        format!(
+                            "Connection to {shown} timed out (connect timeout={}): {detail}",
+                            describe_timeout(t.connect)
+                        ),
+                    );
+                }
+                return Error::new(
+                    ErrorKind::Connection,
+                    format!("Failed to connect to {shown}: {detail}"),
+                );
+            }
+            Error::new(
+                ErrorKind::Connection,
+                format!("Connection aborted talking to {shown}: {detail}"),
+            )
+        }
+    }
+}
+
+/// [`classify_body_error`] for the direct transport.
+pub(crate) fn classify_direct_body_error(e: BodyFailure) -> Error {
+    match e {
+        BodyFailure::Timeout => Error::new(
+            ErrorKind::ReadTimeout,
+            "Read timed out while reading the body".to_string(),
+        ),
+        BodyFailure::Read(e) => {
+            let detail = whole_chain(&*e);
+            if chain_has_hyper(&*e) {
+                Error::new(
+                    ErrorKind::ChunkedEncoding,
+                    format!("Connection broken while reading the body: {detail}"),
+                )
+            } else {
+                Error::new(
+                    ErrorKind::ContentDecoding,
+                    format!("Failed to decode the response body: {detail}"),
+                )
+            }
+        }
+    }
 }
 
 /// Map a failure while reading a body.

@@ -43,7 +43,8 @@ def test_large_bodies_share_repeated_strings():
 @pytest.mark.parametrize(
     "text",
     [b"[18446744073709551616]", b"[123456789012345678901234567890]",
-     b'{"id": -98765432109876543210}', b"[9223372036854775807, -9223372036854775808]"],
+     b'{"id": -98765432109876543210}', b"[9223372036854775807, -9223372036854775808]",
+     b"[-9223372036854775809]", b'{"v": -9999999999999999999, "w": 9999999999999999999}'],
 )  # fmt: skip
 def test_ints_beyond_64_bits_stay_exact(text):
     # orjson (small bodies) turns them into floats: such bodies go to jiter.
@@ -52,8 +53,9 @@ def test_ints_beyond_64_bits_stay_exact(text):
 
 @pytest.mark.parametrize("pad", [0, 1, 7, 19, 20, 21, 33])
 def test_big_int_is_found_at_any_offset_of_a_large_body(pad):
-    # The scan for 20+ digit runs probes every 20th byte: a run must not slip between.
-    body = b"[" + b'"x", 1234567890123456789, ' * 20_000 + b" " * pad + b"12345678901234567890]"
+    # The scan for 19+ digit runs tests aligned 8-byte blocks: a run must not slip between
+    # (the filler's 18-digit ints are not one).
+    body = b"[" + b'"x", 123456789012345678, ' * 20_000 + b" " * pad + b"12345678901234567890]"
     assert _core.loads(body)[-1] == 12345678901234567890
 
 

@@ -314,8 +314,8 @@ class Response:
 
         orjson parses bodies up to 8 MiB. The Rust core (jiter, straight from the
         body bytes, one str per repeated value) parses larger ones, bodies with a
-        run of 20+ digits (ints beyond 64 bits, which orjson would make floats) and
-        anything orjson refuses (``NaN``). With keyword
+        run of 19+ digits (ints that may lie beyond 64 bits, which orjson would
+        make floats) and anything orjson refuses (``NaN``). With keyword
         arguments (``object_hook``, ``parse_float``...), or a non-UTF-8 charset,
         the standard library's ``json.loads`` is used instead.
 

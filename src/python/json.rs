@@ -217,10 +217,12 @@ fn dict_key(k: &Bound<'_, PyAny>) -> Result<String, Fail> {
 const ORJSON_MAX: usize = CHUNKED_MAX;
 
 /// Digits in a run that may be an int beyond 64 bits.
-const LONG_RUN: usize = 20;
+const LONG_RUN: usize = 19;
 
-/// A run of 20 or more digits: maybe an int beyond 64 bits, which orjson turns
-/// into a lossy float (jiter keeps it exact). Runs of 19 digits fit in an i64.
+/// A run of 19 or more digits: maybe an int beyond 64 bits, which orjson turns
+/// into a lossy float (jiter keeps it exact). 20 digits pass `u64::MAX`, and
+/// 19 pass `i64::MIN` when negative (`-9223372036854775809`); runs of 18
+/// digits fit either way.
 ///
 /// Any run of 15 or more digits covers a whole 8-byte block at an offset that
 /// is a multiple of 8, so the blocks are tested eight bytes at a time (a
@@ -453,7 +455,7 @@ fn char_index(data: &[u8], byte_index: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{long_digit_run, orjson_can_parse_body, Body};
+    use super::{long_digit_run, orjson_can_parse_body, Body, LONG_RUN};
     use bytes::Bytes;
 
     /// The block-wise scan against the obvious byte-by-byte one.
@@ -463,11 +465,11 @@ mod tests {
             let mut run = 0;
             data.iter().any(|b| {
                 run = if b.is_ascii_digit() { run + 1 } else { 0 };
-                run >= 20
+                run >= LONG_RUN
             })
         }
         let mut cases: Vec<Vec<u8>> = vec![b"".to_vec(), b"1".to_vec()];
-        for len in [18, 19, 20, 21, 39, 40, 41] {
+        for len in [17, 18, 19, 20, 37, 38, 39, 40] {
             for pad in 0..45 {
                 for tail in 0..3 {
                     let mut v = vec![b' '; pad];
@@ -477,17 +479,17 @@ mod tests {
                 }
             }
         }
-        // Runs of 19 separated by one non-digit, at every offset: never 20.
+        // Runs of 18 separated by one non-digit, at every offset: never 19.
         for pad in 0..45 {
             let mut v = vec![b'['; pad];
             for _ in 0..5 {
-                v.extend_from_slice(b"1234567890123456789,");
+                v.extend_from_slice(b"123456789012345678,");
             }
             cases.push(v);
         }
-        // Runs of 19 and 20 at every offset of bodies longer than a group
+        // Runs of 18 and 19 at every offset of bodies longer than a group
         // (64 bytes), so runs cross groups, blocks and the tail.
-        for len in [14, 15, 16, 19, 20, 23, 24] {
+        for len in [14, 15, 16, 18, 19, 23, 24] {
             for pad in 0..140 {
                 let mut v = vec![b' '; pad];
                 v.extend(std::iter::repeat_n(b'5', len));
@@ -539,6 +541,8 @@ mod tests {
             );
         }
         assert!(long_digit_run(b"[12345678901234567890]"));
-        assert!(!long_digit_run(b"[1234567890123456789]"));
+        // Beyond i64::MIN: orjson would make it a float.
+        assert!(long_digit_run(b"[-9223372036854775809]"));
+        assert!(!long_digit_run(b"[123456789012345678]"));
     }
 }

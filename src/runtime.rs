@@ -134,6 +134,11 @@ impl Waiter {
             alone: WAITERS.fetch_add(1, Ordering::AcqRel) == 0,
         }
     }
+
+    /// No other thread was waiting when this one started to.
+    pub fn alone(&self) -> bool {
+        self.alone
+    }
 }
 
 impl Drop for Waiter {

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -30,6 +31,53 @@ def test_threads_share_one_session(server):
             done = sum(pool.map(work, range(threads)))
     assert errors == []
     assert done == threads * per_thread
+
+
+def _in_daemon(fn):
+    """Run ``fn`` in a daemon thread; (thread, box) where box gets its result."""
+    box = {}
+
+    def run():
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # handed to the test
+            box["error"] = e
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, box
+
+
+def test_a_streamed_body_is_read_where_its_connection_lives(server):
+    # A thread that waits while others wait too runs on the multi-thread runtime; the
+    # main thread (or a thread waiting alone) drives the current-thread one, whose
+    # connections move only while some thread waits on it. A streamed body must be
+    # read on the runtime that fetched it, whichever thread reads it.
+    with petro.Session() as s:
+        # Fetched on the main thread; read by a worker while another worker waits on the
+        # multi-thread runtime (it started while a third waited), so that no thread
+        # but the reader can drive the current-thread runtime.
+        r = s.get(server.url("/slowbody?delay=0.3"), stream=True)
+        first, first_box = _in_daemon(lambda: s.get(server.url("/slow?delay=0.5")).text)
+        time.sleep(0.15)
+        busy, busy_box = _in_daemon(lambda: s.get(server.url("/slow?delay=3")).text)
+        first.join(20)
+        assert first_box.get("value") == "slow", first_box
+        reader, box = _in_daemon(lambda: r.content)
+        reader.join(10)
+        assert not reader.is_alive(), "the body's connection was never driven"
+        assert box.get("value") == b"1234567890", box
+        busy.join(20)
+        assert busy_box.get("value") == "slow", busy_box
+
+        # Fetched by a worker while another waits; read by the main thread.
+        busy, busy_box = _in_daemon(lambda: s.get(server.url("/slow?delay=1.5")).text)
+        time.sleep(0.2)
+        fetcher, got = _in_daemon(lambda: s.get(server.url("/slowbody?delay=0.3"), stream=True))
+        fetcher.join(20)
+        assert b"".join(got["value"].iter_content(None)) == b"1234567890"
+        busy.join(20)
+        assert busy_box.get("value") == "slow", busy_box
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")

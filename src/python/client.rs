@@ -32,11 +32,29 @@ const SIGNAL_SLICE: Duration = Duration::from_millis(50);
 /// released (other threads run meanwhile; below it, releasing costs more).
 const DETACH_COPY_MIN: usize = 256 << 10;
 
-/// Run `fut` to completion on the calling thread (petro's current-thread
-/// runtime, driven by `block_on`) with the GIL released, checking for
-/// signals between short slices; on KeyboardInterrupt the future is dropped
-/// (its connection closed) and the exception propagates.
-pub fn wait<T, F>(py: Python<'_>, fut: F) -> PyResult<T>
+/// Run `fut` to completion with the GIL released, checking for signals
+/// between short slices (on the main thread); on KeyboardInterrupt the future
+/// is dropped (its connection closed) and the exception propagates. Also
+/// returns where it ran: true for the current-thread runtime, whose
+/// connections only a thread inside its `block_on` drives (a streamed body
+/// read later must be waited for there too: [`wait_on`]).
+///
+/// Where it runs:
+/// - the main thread, and any thread that waits alone: on the current-thread
+///   runtime, driven by the waiting thread itself (see `runtime::blocking`);
+///   no hand-off to a worker thread and back, and the reply is polled for
+///   before the thread sleeps (`runtime::start_wait`);
+/// - another thread while other threads wait too (a thread pool sharing a
+///   session): the calling thread polls its own request and the multi-thread
+///   runtime's workers drive the connections. On the current-thread runtime
+///   the waiting threads took turns driving the I/O for all, and each turn
+///   changed hands through its scheduler's lock: ~1.6 voluntary and ~0.9
+///   involuntary context switches per request against ~1.25 and ~0.2 this way
+///   (32 threads on one CPU; numbers in benchmarks/README.md).
+///
+/// `PETRO_BLOCKING_RUNTIME=current` keeps every blocking wait on the
+/// current-thread runtime (the behaviour before session 10).
+pub fn wait<T, F>(py: Python<'_>, fut: F) -> PyResult<(T, bool)>
 where
     F: Future<Output = Result<T, Error>> + Send,
     T: Send,
@@ -48,10 +66,87 @@ where
     }
     let rt = runtime::blocking()
         .map_err(|e| internal(format!("cannot start petro's I/O runtime: {e}")))?;
+    let waiter = runtime::Waiter::enter();
+    let main = handles_signals(py, &rt);
+    if !main && !waiter.alone() && workers_for_threads() {
+        // Still counted as waiting (the waiter lives until the return).
+        return on_workers(py, fut, false).map(|out| (out, false));
+    }
+    on_calling_thread(py, fut, &rt, &waiter, main).map(|out| (out, true))
+}
+
+/// [`wait`] on a given runtime: `blocking` (the current-thread one) or the
+/// multi-thread one. For the body of a response fetched there.
+pub fn wait_on<T, F>(py: Python<'_>, fut: F, blocking: bool) -> PyResult<T>
+where
+    F: Future<Output = Result<T, Error>> + Send,
+    T: Send,
+{
+    if runtime::inside_runtime() {
+        return Err(internal(
+            "petro's blocking API was called from inside its own async runtime; use the async API there",
+        ));
+    }
+    let rt = runtime::blocking()
+        .map_err(|e| internal(format!("cannot start petro's I/O runtime: {e}")))?;
+    let main = handles_signals(py, &rt);
+    if !blocking {
+        return on_workers(py, fut, main);
+    }
+    let waiter = runtime::Waiter::enter();
+    on_calling_thread(py, fut, &rt, &waiter, main)
+}
+
+/// False when `PETRO_BLOCKING_RUNTIME=current` keeps threads on the
+/// current-thread runtime.
+fn workers_for_threads() -> bool {
+    static WORKERS: OnceLock<bool> = OnceLock::new();
+    *WORKERS.get_or_init(|| {
+        std::env::var("PETRO_BLOCKING_RUNTIME")
+            .map(|v| !v.trim().eq_ignore_ascii_case("current"))
+            .unwrap_or(true)
+    })
+}
+
+/// Poll `fut` on this thread while the multi-thread runtime's workers drive
+/// the I/O; in slices that check for signals when `signals`.
+fn on_workers<T, F>(py: Python<'_>, fut: F, signals: bool) -> PyResult<T>
+where
+    F: Future<Output = Result<T, Error>> + Send,
+    T: Send,
+{
+    let rt =
+        runtime::get().map_err(|e| internal(format!("cannot start petro's I/O runtime: {e}")))?;
+    if !signals {
+        return py.detach(|| rt.block_on(fut)).map_err(|e| to_py(py, e));
+    }
+    let mut fut = Box::pin(fut);
+    loop {
+        let sliced = py.detach(|| {
+            rt.block_on(async { tokio::time::timeout(SIGNAL_SLICE, fut.as_mut()).await })
+        });
+        match sliced {
+            Ok(result) => return result.map_err(|e| to_py(py, e)),
+            Err(_elapsed) => py.check_signals()?,
+        }
+    }
+}
+
+/// Drive the current-thread runtime from this thread until `fut` is done.
+fn on_calling_thread<T, F>(
+    py: Python<'_>,
+    fut: F,
+    rt: &Arc<tokio::runtime::Runtime>,
+    waiter: &runtime::Waiter,
+    signals: bool,
+) -> PyResult<T>
+where
+    F: Future<Output = Result<T, Error>> + Send,
+    T: Send,
+{
     let mut fut = Box::pin(fut);
     let mut first = true;
-    let waiter = runtime::Waiter::enter();
-    if !handles_signals(py, &rt) {
+    if !signals {
         // Python runs signal handlers only in the main thread: another thread
         // has no Ctrl-C to check for, so it waits without arming a timer
         // (arming one per request costs a wake-up write and a lock shared by
@@ -59,7 +154,7 @@ where
         return py
             .detach(|| {
                 rt.block_on(async {
-                    match runtime::start_wait(&mut fut, &waiter).await {
+                    match runtime::start_wait(&mut fut, waiter).await {
                         Some(out) => out,
                         None => fut.await,
                     }
@@ -73,7 +168,7 @@ where
             rt.block_on(async {
                 if std::mem::take(&mut first) {
                     // A nearby server answers before a timer is worth arming.
-                    if let Some(out) = runtime::start_wait(&mut fut, &waiter).await {
+                    if let Some(out) = runtime::start_wait(&mut fut, waiter).await {
                         return Ok(out);
                     }
                 }
@@ -572,8 +667,8 @@ impl PySession {
         )
         .into_spec(py)?;
         let session = self.inner.clone();
-        let (resp, orjson_ok) = wait(py, execute_checked(session, spec))?;
-        PyRawResponse::with_body(py, resp, true, orjson_ok)
+        let ((resp, orjson_ok), blocking) = wait(py, execute_checked(session, spec))?;
+        PyRawResponse::with_body(py, resp, blocking, orjson_ok)
     }
 
     /// Start one request for asyncio; `args` is the tuple `request` takes.
@@ -619,7 +714,7 @@ impl PySession {
     ) -> PyResult<Vec<Py<PyAny>>> {
         let specs = specs_of(py, calls)?;
         let session = self.inner.clone();
-        let results = wait(py, async move {
+        let (results, blocking) = wait(py, async move {
             Ok(run_many(
                 session,
                 specs,
@@ -630,7 +725,7 @@ impl PySession {
             )
             .await)
         })?;
-        many_to_py(py, results, true)
+        many_to_py(py, results, blocking)
     }
 
     /// `request_many` for asyncio: the list reaches `on_done` like `request_async`.
@@ -872,20 +967,24 @@ impl PyRawResponse {
             return Ok(b.clone());
         }
         let stream = self.stream.clone();
-        let body = wait(py, async move {
-            let mut guard = stream.lock().await;
-            match guard.as_mut() {
-                Some(s) => {
-                    let b = s.read_to_end().await;
-                    *guard = None;
-                    b.map(Body::into_bytes)
+        let body = wait_on(
+            py,
+            async move {
+                let mut guard = stream.lock().await;
+                match guard.as_mut() {
+                    Some(s) => {
+                        let b = s.read_to_end().await;
+                        *guard = None;
+                        b.map(Body::into_bytes)
+                    }
+                    None => Err(Error::new(
+                        crate::http::ErrorKind::StreamConsumed,
+                        "The content for this response was already consumed",
+                    )),
                 }
-                None => Err(Error::new(
-                    crate::http::ErrorKind::StreamConsumed,
-                    "The content for this response was already consumed",
-                )),
-            }
-        })?;
+            },
+            self.blocking,
+        )?;
         *self.body.lock().unwrap_or_else(|e| e.into_inner()) = Some(body.clone());
         Ok(body)
     }
@@ -988,13 +1087,17 @@ impl PyRawResponse {
             });
         }
         let stream = self.stream.clone();
-        let chunk = wait(py, async move {
-            let mut guard = stream.lock().await;
-            match guard.as_mut() {
-                Some(s) => s.next_chunk().await,
-                None => Ok(None),
-            }
-        })?;
+        let chunk = wait_on(
+            py,
+            async move {
+                let mut guard = stream.lock().await;
+                match guard.as_mut() {
+                    Some(s) => s.next_chunk().await,
+                    None => Ok(None),
+                }
+            },
+            self.blocking,
+        )?;
         Ok(chunk.map(|c| PyBytes::new(py, &c)))
     }
 

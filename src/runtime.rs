@@ -2,14 +2,17 @@
 //!
 //! Two of them, both created lazily on first use:
 //! - [`get`]: a multi-thread runtime for asyncio callers (`AsyncSession`), the
-//!   emulator and anything spawned to run on its own;
+//!   emulator, anything spawned to run on its own, and the blocking waits of
+//!   threads that wait while other threads wait too (the waiting thread polls
+//!   its own request; the workers drive the connections);
 //! - [`blocking`]: a current-thread runtime that the blocking API drives from
-//!   the calling thread with `block_on`. A synchronous request then runs start
-//!   to finish on the thread that asked for it: no hand-off to a worker thread
-//!   and back, which on a busy or pinned CPU costs two context switches per
-//!   request (measured in benchmarks/README.md). Several Python threads may
-//!   `block_on` it at once: one of them drives the I/O for all, as tokio
-//!   documents for the current-thread scheduler.
+//!   the calling thread with `block_on` (the main thread, or a thread waiting
+//!   alone). A synchronous request then runs start to finish on the thread
+//!   that asked for it: no hand-off to a worker thread and back, which on a
+//!   busy or pinned CPU costs two context switches per request (measured in
+//!   benchmarks/README.md). When several threads `block_on` it at once, one of
+//!   them drives the I/O for all, as tokio documents for the current-thread
+//!   scheduler (see `python::client::wait` for why a thread pool uses [`get`]).
 //!
 //! Connections belong to the runtime they were opened on, so the pool keeps
 //! separate clients for each flavour (see `http::session::ClientKey`).
@@ -158,14 +161,79 @@ impl Drop for Waiter {
 /// (`yield_now` makes tokio check the driver with a zero timeout) avoids both.
 /// Only a thread that waits alone spins: with several waiting threads, one of
 /// them drives the I/O and a spinning one would take its CPU; each turn of the
-/// loop also lets any other runnable thread on this CPU go first. A far server
-/// costs at most the window (200 us) of CPU per request. No timer is armed
+/// loop also lets any other runnable thread on this CPU go first. A spin costs
+/// at most the window (200 us) of CPU. No timer is armed
 /// while spinning (arming one costs a wake-up write per request), so a
 /// Ctrl-C is seen after the window at the latest.
+///
+/// A spin that ran out of its window makes the thread skip the next ones
+/// ([`Backoff`]): a far server, or a stretch when this machine's other CPU is
+/// busy, costs a spin on one wait in 65 rather than on each, and the first
+/// spin that gets its reply in time starts over.
 async fn spin<F: Future + Unpin>(fut: &mut F, waiter: &Waiter) -> Option<F::Output> {
-    match waiter.alone {
-        true => spin_for(fut, spin_window()).await,
-        false => None,
+    thread_local! {
+        static BACKOFF: std::cell::Cell<Backoff> = const { std::cell::Cell::new(Backoff::new()) };
+    }
+    let window = spin_window();
+    if !waiter.alone || window.is_zero() {
+        return None;
+    }
+    let go = BACKOFF.with(|b| {
+        let mut state = b.get();
+        let go = state.should_spin();
+        b.set(state);
+        go
+    });
+    if !go {
+        return None;
+    }
+    let out = spin_for(fut, window).await;
+    BACKOFF.with(|b| {
+        let mut state = b.get();
+        state.record(out.is_some());
+        b.set(state);
+    });
+    out
+}
+
+/// When to spin again after spins that ran out of their window: skip the next
+/// 1, 2, 4, ... [`Backoff::MAX_SKIP`] waits after each miss in a row; a spin
+/// that got its reply starts over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Backoff {
+    /// Waits still to skip.
+    skip: u32,
+    /// Waits to skip after the next miss (0: none missed in a row).
+    penalty: u32,
+}
+
+impl Backoff {
+    const MAX_SKIP: u32 = 64;
+
+    const fn new() -> Backoff {
+        Backoff {
+            skip: 0,
+            penalty: 0,
+        }
+    }
+
+    /// Whether this wait spins (counts down a skip when not).
+    fn should_spin(&mut self) -> bool {
+        if self.skip == 0 {
+            return true;
+        }
+        self.skip -= 1;
+        false
+    }
+
+    /// A spin ended: with its reply (`hit`) or at the end of its window.
+    fn record(&mut self, hit: bool) {
+        if hit {
+            *self = Backoff::new();
+        } else {
+            self.penalty = (self.penalty * 2).clamp(1, Self::MAX_SKIP);
+            self.skip = self.penalty;
+        }
     }
 }
 
@@ -269,6 +337,34 @@ mod tests {
             let not_alone = Waiter { alone: false };
             assert!(spin(&mut never, &not_alone).await.is_none());
         });
+    }
+
+    #[test]
+    fn missed_spins_back_off_and_a_hit_starts_over() {
+        let mut b = Backoff::new();
+        // Spins that hit never skip.
+        for _ in 0..10 {
+            assert!(b.should_spin());
+            b.record(true);
+        }
+        // Each miss in a row doubles the waits skipped, up to MAX_SKIP.
+        let mut skipped_runs = Vec::new();
+        for _ in 0..9 {
+            assert!(b.should_spin());
+            b.record(false);
+            let mut skipped = 0;
+            while !b.should_spin() {
+                skipped += 1;
+            }
+            skipped_runs.push(skipped);
+            // should_spin said yes: that wait spins (and misses, next turn).
+            b.skip = 0;
+        }
+        assert_eq!(skipped_runs, [1, 2, 4, 8, 16, 32, 64, 64, 64]);
+        // One hit: back to spinning every time.
+        b.record(true);
+        assert_eq!(b, Backoff::new());
+        assert!(b.should_spin());
     }
 
     #[test]

@@ -658,21 +658,9 @@ fn classify_send_error(e: &reqwest::Error, url: &Url, via_proxy: bool, t: Timeou
     let detail = source_chain(e);
     if e.is_timeout() {
         if e.is_connect() {
-            return Error::new(
-                ErrorKind::ConnectTimeout,
-                format!(
-                    "Connection to {shown} timed out (connect timeout={}): {detail}",
-                    describe_timeout(t.connect)
-                ),
-            );
+            return connect_timed_out(&shown, t, &detail);
         }
-        return Error::new(
-            ErrorKind::ReadTimeout,
-            format!(
-                "Read timed out waiting for {shown} (read timeout={})",
-                describe_timeout(t.read)
-            ),
-        );
+        return read_timed_out(&shown, t);
     }
     if chain_has_tls(e) {
         return Error::new(
@@ -689,17 +677,49 @@ fn classify_send_error(e: &reqwest::Error, url: &Url, via_proxy: bool, t: Timeou
                 format!("Cannot connect to proxy for {shown}: {detail}"),
             );
         }
-        return Error::new(
-            ErrorKind::Connection,
-            format!("Failed to connect to {shown}: {detail}"),
-        );
+        return connect_failed(&shown, &detail);
     }
     if e.is_builder() {
-        return Error::new(
-            ErrorKind::InvalidUrl,
-            format!("Invalid request to {shown}: {detail}"),
-        );
+        return invalid_request(&shown, &detail);
     }
+    aborted(&shown, &detail)
+}
+
+fn connect_timed_out(shown: &str, t: Timeouts, detail: &str) -> Error {
+    Error::new(
+        ErrorKind::ConnectTimeout,
+        format!(
+            "Connection to {shown} timed out (connect timeout={}): {detail}",
+            describe_timeout(t.connect)
+        ),
+    )
+}
+
+fn read_timed_out(shown: &str, t: Timeouts) -> Error {
+    Error::new(
+        ErrorKind::ReadTimeout,
+        format!(
+            "Read timed out waiting for {shown} (read timeout={})",
+            describe_timeout(t.read)
+        ),
+    )
+}
+
+fn connect_failed(shown: &str, detail: &str) -> Error {
+    Error::new(
+        ErrorKind::Connection,
+        format!("Failed to connect to {shown}: {detail}"),
+    )
+}
+
+fn invalid_request(shown: &str, detail: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidUrl,
+        format!("Invalid request to {shown}: {detail}"),
+    )
+}
+
+fn aborted(shown: &str, detail: &str) -> Error {
     Error::new(
         ErrorKind::Connection,
         format!("Connection aborted talking to {shown}: {detail}"),
@@ -735,38 +755,15 @@ fn chain_has_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
 fn classify_direct_send_error(e: SendFailure, url: &Url, t: Timeouts) -> Error {
     let shown = url_util::redact(url);
     match e {
-        SendFailure::Timeout => Error::new(
-            ErrorKind::ReadTimeout,
-            format!(
-                "Read timed out waiting for {shown} (read timeout={})",
-                describe_timeout(t.read)
-            ),
-        ),
-        SendFailure::Uri(e) => Error::new(
-            ErrorKind::InvalidUrl,
-            format!("Invalid request to {shown}: {}", whole_chain(&e)),
-        ),
+        SendFailure::Timeout => read_timed_out(&shown, t),
+        SendFailure::Uri(e) => invalid_request(&shown, &whole_chain(&e)),
         SendFailure::Hyper(e) => {
             let detail = whole_chain(&e);
-            if e.is_connect() {
-                if chain_has_timeout(&e) {
-                    return Error::new(
-                        ErrorKind::ConnectTimeout,
-                        format!(
-                            "Connection to {shown} timed out (connect timeout={}): {detail}",
-                            describe_timeout(t.connect)
-                        ),
-                    );
-                }
-                return Error::new(
-                    ErrorKind::Connection,
-                    format!("Failed to connect to {shown}: {detail}"),
-                );
+            match (e.is_connect(), chain_has_timeout(&e)) {
+                (true, true) => connect_timed_out(&shown, t, &detail),
+                (true, false) => connect_failed(&shown, &detail),
+                _ => aborted(&shown, &detail),
             }
-            Error::new(
-                ErrorKind::Connection,
-                format!("Connection aborted talking to {shown}: {detail}"),
-            )
         }
     }
 }

@@ -59,13 +59,7 @@ where
     F: Future<Output = Result<T, Error>> + Send,
     T: Send,
 {
-    if runtime::inside_runtime() {
-        return Err(internal(
-            "petro's blocking API was called from inside its own async runtime; use the async API there",
-        ));
-    }
-    let rt = runtime::blocking()
-        .map_err(|e| internal(format!("cannot start petro's I/O runtime: {e}")))?;
+    let rt = blocking_runtime()?;
     let waiter = runtime::Waiter::enter();
     let main = handles_signals(py, &rt);
     if !main && !waiter.alone() && workers_for_threads() {
@@ -82,19 +76,23 @@ where
     F: Future<Output = Result<T, Error>> + Send,
     T: Send,
 {
-    if runtime::inside_runtime() {
-        return Err(internal(
-            "petro's blocking API was called from inside its own async runtime; use the async API there",
-        ));
-    }
-    let rt = runtime::blocking()
-        .map_err(|e| internal(format!("cannot start petro's I/O runtime: {e}")))?;
+    let rt = blocking_runtime()?;
     let main = handles_signals(py, &rt);
     if !blocking {
         return on_workers(py, fut, main);
     }
     let waiter = runtime::Waiter::enter();
     on_calling_thread(py, fut, &rt, &waiter, main)
+}
+
+/// The current-thread runtime, for a blocking wait (refused inside a runtime).
+fn blocking_runtime() -> PyResult<Arc<tokio::runtime::Runtime>> {
+    if runtime::inside_runtime() {
+        return Err(internal(
+            "petro's blocking API was called from inside its own async runtime; use the async API there",
+        ));
+    }
+    runtime::blocking().map_err(|e| internal(format!("cannot start petro's I/O runtime: {e}")))
 }
 
 /// False when `PETRO_BLOCKING_RUNTIME=current` keeps threads on the

@@ -126,22 +126,26 @@ class Response:
         self.raw: Any = None
         self.connection: Any = None
 
+    # What a response from the core starts with; `__init__` sets its own. Class
+    # attributes, so that `_from_raw` (once per reply of a batch) sets only what
+    # differs: a write makes the instance's own.
+    _content: Any = _NOT_READ
+    _content_consumed = False
+    _headers: CaseInsensitiveDict | None = None
+    _encoding: Any = _NOT_READ
+    _history: Any = None
+    _elapsed: datetime.timedelta | None = None
+    raw: Any = None
+    connection: Any = None
+
     @classmethod
     def _from_raw(cls, raw: Any, request: PreparedRequest | None = None) -> Response:
         self = cls.__new__(cls)
         self._raw = raw
-        self._content = _NOT_READ
-        self._content_consumed = False
-        self._headers = None
-        self._encoding = _NOT_READ
-        self._history = None
         self._request = request
         self.status_code = raw.status
         self.url = raw.url
         self.reason = raw.reason
-        self._elapsed = None
-        self.raw = None
-        self.connection = None
         return self
 
     # -- head ---------------------------------------------------------------
@@ -323,10 +327,13 @@ class Response:
             JSONDecodeError: the body is not valid JSON (also a ``json.JSONDecodeError``).
         """
         raw = self._raw
-        # The common case is decided in Rust, without building .encoding or the header dict.
-        fast = not kwargs and self._encoding is _NOT_READ and raw is not None and raw.utf8_json
-        enc = None if fast else self.encoding
-        if fast or (not kwargs and (enc is None or enc.lower() in _UTF8 or self._default_latin1())):
+        # The common case was decided in Rust on arrival, without .encoding or the header dict.
+        if not kwargs and raw is not None and self._encoding is _NOT_READ and raw.utf8_json:
+            if self._content is _NOT_READ and not self._content_consumed:
+                return raw.json()
+            return _core.loads(self.content)
+        enc = self.encoding
+        if not kwargs and (enc is None or enc.lower() in _UTF8 or self._default_latin1()):
             if self._content is _NOT_READ and raw is not None and not self._content_consumed:
                 return raw.json()
             return _core.loads(self.content)

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -59,6 +60,8 @@ where
     F: Future<Output = Result<T, Error>> + Send,
     T: Send,
 {
+    // Boxed once: a request's future is kilobytes, moved by pointer from here on.
+    let fut = Box::pin(fut);
     let rt = blocking_runtime()?;
     let waiter = runtime::Waiter::enter();
     let main = handles_signals(py, &rt);
@@ -76,6 +79,7 @@ where
     F: Future<Output = Result<T, Error>> + Send,
     T: Send,
 {
+    let fut = Box::pin(fut);
     let rt = blocking_runtime()?;
     let main = handles_signals(py, &rt);
     if !blocking {
@@ -108,7 +112,7 @@ fn workers_for_threads() -> bool {
 
 /// Poll `fut` on this thread while the multi-thread runtime's workers drive
 /// the I/O; in slices that check for signals when `signals`.
-fn on_workers<T, F>(py: Python<'_>, fut: F, signals: bool) -> PyResult<T>
+fn on_workers<T, F>(py: Python<'_>, mut fut: Pin<Box<F>>, signals: bool) -> PyResult<T>
 where
     F: Future<Output = Result<T, Error>> + Send,
     T: Send,
@@ -118,7 +122,6 @@ where
     if !signals {
         return py.detach(|| rt.block_on(fut)).map_err(|e| to_py(py, e));
     }
-    let mut fut = Box::pin(fut);
     loop {
         let sliced = py.detach(|| {
             rt.block_on(async { tokio::time::timeout(SIGNAL_SLICE, fut.as_mut()).await })
@@ -133,7 +136,7 @@ where
 /// Drive the current-thread runtime from this thread until `fut` is done.
 fn on_calling_thread<T, F>(
     py: Python<'_>,
-    fut: F,
+    mut fut: Pin<Box<F>>,
     rt: &Arc<tokio::runtime::Runtime>,
     waiter: &runtime::Waiter,
     signals: bool,
@@ -142,7 +145,6 @@ where
     F: Future<Output = Result<T, Error>> + Send,
     T: Send,
 {
-    let mut fut = Box::pin(fut);
     let mut first = true;
     if !signals {
         // Python runs signal handlers only in the main thread: another thread

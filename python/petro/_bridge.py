@@ -39,11 +39,6 @@ def _resolve_all(items: list[tuple[Callable[[bool, Any], None], bool, Any]]) -> 
         on_done(ok, value)
 
 
-def _abort_if_cancelled(handle: Any, future: asyncio.Future[Any]) -> None:
-    if future.cancelled():
-        handle.abort()
-
-
 async def run_native(start: Callable[[Any, Callable[[bool, Any], None]], Any]) -> Any:
     """Start a native task with ``start(loop, on_done)`` and await its result.
 
@@ -61,5 +56,10 @@ async def run_native(start: Callable[[Any, Callable[[bool, Any], None]], Any]) -
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Any] = loop.create_future()
     handle = start(loop, functools.partial(_resolve, future))
-    future.add_done_callback(functools.partial(_abort_if_cancelled, handle))
-    return await future
+    try:
+        return await future
+    except asyncio.CancelledError:
+        # The awaiting task was cancelled. (Not a done-callback on the future:
+        # asyncio runs those through loop.call_soon, one more loop turn per result.)
+        handle.abort()
+        raise

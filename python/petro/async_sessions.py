@@ -9,11 +9,12 @@ under Jupyter's loop with top-level ``await``.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ._bridge import run_native
+from ._bridge import _resolve, run_native
 from .exceptions import RequestException
 from .models import Response
 from .sessions import _UNSET, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, Session
@@ -116,8 +117,16 @@ class AsyncSession(Session):
             retries,
             idempotent,
         )
+        # run_native, inlined: one coroutine less per request.
+        future = asyncio.get_running_loop().create_future()
+        handle = self._native.request_async(
+            call.args, future.get_loop(), functools.partial(_resolve, future)
+        )
         try:
-            raw = await run_native(functools.partial(self._native.request_async, call.args))
+            raw = await future
+        except asyncio.CancelledError:
+            handle.abort()  # the awaiting task was cancelled: close the connection
+            raise
         except RequestException as e:
             call.failed(e)
             raise

@@ -56,6 +56,7 @@ async def run_native(start: Callable[[Any, Callable[[bool, Any], None]], Any]) -
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Any] = loop.create_future()
     handle = start(loop, functools.partial(_resolve, future))
+    # AsyncSession.request repeats these lines inline (hot path): keep them in step.
     try:
         return await future
     except asyncio.CancelledError:

@@ -117,7 +117,9 @@ class AsyncSession(Session):
             retries,
             idempotent,
         )
-        # run_native, inlined: one coroutine less per request.
+        # run_native's body, inlined on this hot path: one coroutine less per request
+        # (W3 asyncio runs against pyreqwest, alternated: 1.08-1.12x via run_native,
+        # 1.14-1.22x inlined). Keep the two in step.
         future = asyncio.get_running_loop().create_future()
         handle = self._native.request_async(
             call.args, future.get_loop(), functools.partial(_resolve, future)

@@ -328,12 +328,9 @@ class Response:
         """
         raw = self._raw
         # The common case was decided in Rust on arrival, without .encoding or the header dict.
-        if not kwargs and raw is not None and self._encoding is _NOT_READ and raw.utf8_json:
-            if self._content is _NOT_READ and not self._content_consumed:
-                return raw.json()
-            return _core.loads(self.content)
-        enc = self.encoding
-        if not kwargs and (enc is None or enc.lower() in _UTF8 or self._default_latin1()):
+        fast = not kwargs and self._encoding is _NOT_READ and raw is not None and raw.utf8_json
+        enc = None if fast else self.encoding
+        if fast or (not kwargs and (enc is None or enc.lower() in _UTF8 or self._default_latin1())):
             if self._content is _NOT_READ and raw is not None and not self._content_consumed:
                 return raw.json()
             return _core.loads(self.content)

@@ -4,9 +4,9 @@
 //! redirect layer (petro follows redirects itself) that re-parses every
 //! request's URI into a `Url` even when it follows none, a response URL parsed
 //! again from the request URI, a retry layer, and copies of the headers kept
-//! for those. On a nearby server those were a fifth of petro's CPU per request
-//! (callgrind, in `benchmarks/README.md`). This transport keeps what matters
-//! and nothing else:
+//! for those. The two URL parses alone were ~15% of the instructions petro
+//! spent per request on a nearby server (callgrind, in `benchmarks/README.md`).
+//! This transport keeps what matters and nothing else:
 //! - hyper-util's connection pool (idle connections closed after 90 s) and
 //!   connector (TCP_NODELAY, keep-alive probes and a connect timeout, as
 //!   reqwest sets them);
@@ -43,6 +43,12 @@ type Hyper = Client<HttpConnector, Full<Bytes>>;
 pub(crate) struct Direct {
     svc: Decompression<Hyper>,
     read: Option<Duration>,
+}
+
+/// The read timeout of one response: its timer and how far each wait may go.
+struct Deadline {
+    timer: Pin<Box<Sleep>>,
+    read: Duration,
 }
 
 /// Why a request got no response head.
@@ -103,10 +109,13 @@ impl Direct {
         // hyper-util's client is always ready; tower-http's layer asks it.
         let mut svc = self.svc.clone();
         let response = svc.call(request);
-        let mut deadline = self.read.map(|d| Box::pin(tokio::time::sleep(d)));
+        let mut deadline = self.read.map(|read| Deadline {
+            timer: Box::pin(tokio::time::sleep(read)),
+            read,
+        });
         let response = match deadline.as_mut() {
             None => response.await,
-            Some(sleep) => match first(response, sleep.as_mut()).await {
+            Some(d) => match first(response, d.timer.as_mut()).await {
                 Some(r) => r,
                 None => return Err(SendFailure::Timeout),
             },
@@ -117,7 +126,6 @@ impl Direct {
             parts,
             DirectBody {
                 body: Box::pin(body),
-                read: self.read,
                 deadline,
             },
         ))
@@ -127,9 +135,8 @@ impl Direct {
 /// A response body still on the connection.
 pub(crate) struct DirectBody {
     body: Pin<Box<DecompressionBody<Incoming>>>,
-    read: Option<Duration>,
     /// The head's read-timeout timer, re-armed for each piece of the body.
-    deadline: Option<Pin<Box<Sleep>>>,
+    deadline: Option<Deadline>,
 }
 
 impl std::fmt::Debug for DirectBody {
@@ -147,15 +154,15 @@ impl DirectBody {
     /// The next piece of the body, or None at its end.
     pub(crate) async fn chunk(&mut self) -> Result<Option<Bytes>, BodyFailure> {
         loop {
-            let frame = match (self.deadline.as_mut(), self.read) {
-                (Some(sleep), Some(read)) => {
-                    sleep.as_mut().reset(Instant::now() + read);
-                    match first(self.body.frame(), sleep.as_mut()).await {
+            let frame = match self.deadline.as_mut() {
+                Some(d) => {
+                    d.timer.as_mut().reset(Instant::now() + d.read);
+                    match first(self.body.frame(), d.timer.as_mut()).await {
                         Some(f) => f,
                         None => return Err(BodyFailure::Timeout),
                     }
                 }
-                _ => self.body.frame().await,
+                None => self.body.frame().await,
             };
             match frame {
                 None => return Ok(None),

@@ -115,23 +115,31 @@ pub fn source_chain(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-/// True when a TLS error sits anywhere in the chain.
-pub fn chain_has_tls(err: &(dyn std::error::Error + 'static)) -> bool {
+/// True when `test` holds for `err` or any error in its chain of sources.
+pub fn chain_any(
+    err: &(dyn std::error::Error + 'static),
+    test: impl Fn(&(dyn std::error::Error + 'static)) -> bool,
+) -> bool {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
-        if e.is::<rustls::Error>() {
+        if test(e) {
             return true;
         }
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io
-                .get_ref()
-                .map(|inner| inner.is::<rustls::Error>())
-                .unwrap_or(false)
-            {
-                return true;
-            }
-        }
         cur = e.source();
+    }
+    false
+}
+
+/// True when a TLS error sits anywhere in the chain.
+pub fn chain_has_tls(err: &(dyn std::error::Error + 'static)) -> bool {
+    let found = chain_any(err, |e| {
+        e.is::<rustls::Error>()
+            || e.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .is_some_and(|inner| inner.is::<rustls::Error>())
+    });
+    if found {
+        return true;
     }
     // io::Error hides its inner error from source(): fall back to rustls' wording.
     let text = source_chain(err);

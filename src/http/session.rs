@@ -22,7 +22,7 @@ use http::{HeaderMap, Method};
 use url::Url;
 
 use super::direct::{BodyFailure, Direct, SendFailure};
-use super::error::{chain_has_tls, source_chain, Error, ErrorKind, Result};
+use super::error::{chain_any, chain_has_tls, source_chain, Error, ErrorKind, Result};
 use super::request::{RequestSpec, Timeouts};
 use super::response::{BodyStream, Response, SentRequest};
 use super::retry::{self, Attempt, RetryAfter};
@@ -739,16 +739,10 @@ fn whole_chain(err: &(dyn std::error::Error + 'static)) -> String {
 
 /// True when the chain holds an I/O timeout (hyper-util's connect timeout).
 fn chain_has_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = cur {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::TimedOut {
-                return true;
-            }
-        }
-        cur = e.source();
-    }
-    false
+    chain_any(err, |e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+    })
 }
 
 /// [`classify_send_error`] for the direct transport (no TLS, no proxy).
@@ -815,14 +809,7 @@ pub(crate) fn classify_body_error(e: &reqwest::Error) -> Error {
 
 /// True when hyper (the connection), not a decoder, failed.
 fn chain_has_hyper(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = cur {
-        if e.is::<hyper::Error>() {
-            return true;
-        }
-        cur = e.source();
-    }
-    false
+    chain_any(err, |e| e.is::<hyper::Error>())
 }
 
 #[cfg(test)]

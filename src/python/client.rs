@@ -838,6 +838,13 @@ fn header_pairs(map: &http::HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The Content-Type header (joined if repeated), or None.
+fn content_type_of(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .contains_key(http::header::CONTENT_TYPE)
+        .then(|| joined(headers, &http::header::CONTENT_TYPE))
+}
+
 /// Every value of `name`, as Latin-1, joined with ", ".
 fn joined(map: &http::HeaderMap, name: &http::header::HeaderName) -> String {
     let mut out = String::new();
@@ -899,10 +906,7 @@ impl PyRawResponse {
                     .collect()
             })
         };
-        let utf8_json = match headers.contains_key(http::header::CONTENT_TYPE) {
-            true => json_as_utf8(&joined(&headers, &http::header::CONTENT_TYPE)),
-            false => true,
-        };
+        let utf8_json = content_type_of(&headers).is_none_or(|c| json_as_utf8(&c));
         PyRawResponse {
             utf8_json,
             status,
@@ -1015,9 +1019,7 @@ impl PyRawResponse {
     /// The Content-Type header (joined if repeated), or None.
     #[getter]
     fn content_type(&self) -> Option<String> {
-        self.headers
-            .contains_key(http::header::CONTENT_TYPE)
-            .then(|| joined(&self.headers, &http::header::CONTENT_TYPE))
+        content_type_of(&self.headers)
     }
 
     /// (method, url, headers) of the request as finally sent.

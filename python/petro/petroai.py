@@ -537,9 +537,9 @@ class DataAPI:
         a page-by-page scan. Memory stays bounded by one window.
 
         ``columnar`` (``query_df``, whose pages are parsed natively into compact columns
-        and all kept anyway): a step asks for up to 8 windows of pages, still with
+        and all kept anyway): a step asks for up to 16 windows of pages, still with
         ``concurrency`` in flight, so the pause where one step ends and the next begins
-        comes 8 times less often. The native driver sends no request past a short page,
+        comes 16 times less often. The native driver sends no request past a short page,
         so no more requests are wasted than with one window. A step is also capped at about
         50,000 records (or one window): its responses live until it ends, and a reply that
         is not a page of records keeps its body (pages' bodies are dropped once parsed).
@@ -556,7 +556,7 @@ class DataAPI:
         in_flight = (
             self._client.concurrency if concurrency is None else _check_concurrency(concurrency)
         )
-        window = max(in_flight, min(8 * in_flight, 50_000 // size)) if columnar else in_flight
+        window = max(in_flight, min(16 * in_flight, 50_000 // size)) if columnar else in_flight
         deadline_at = self._deadline_at()
         fetched = 0
         total: int | None = None  # the envelope's count, when the service sends one

@@ -4,8 +4,19 @@
 
 /// Append `s` as a JSON string literal with non-ASCII escaped as `\uXXXX`.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
     let bytes = s.as_bytes();
+    if bytes
+        .iter()
+        .all(|&b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    {
+        // Nothing to escape (nearly every key and value): one copy.
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
+    out.push(b'"');
     let mut start = 0;
     for (i, ch) in s.char_indices() {
         let esc: Option<&[u8]> = match ch {
@@ -153,5 +164,20 @@ mod tests {
         let mut out = Vec::new();
         write_str(&mut out, "\u{7f}");
         assert_eq!(String::from_utf8(out).unwrap_or_default(), r#""\u007f""#);
+        // The one-copy path (printable ASCII, no quote or backslash) and each
+        // byte that must leave it, alone and at the end of plain text.
+        for (text, want) in [
+            ("", r#""""#),
+            ("W0000001 ~!@#$%^&*()", r#""W0000001 ~!@#$%^&*()""#),
+            ("ab\"", r#""ab\"""#),
+            ("ab\\", r#""ab\\""#),
+            ("ab\u{1f}", r#""ab\u001f""#),
+            ("ab\u{7f}", r#""ab\u007f""#),
+            ("abé", r#""ab\u00e9""#),
+        ] {
+            let mut out = b"[".to_vec();
+            write_str(&mut out, text);
+            assert_eq!(out, [b"[", want.as_bytes()].concat(), "{text:?}");
+        }
     }
 }

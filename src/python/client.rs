@@ -873,12 +873,24 @@ fn json_as_utf8(ctype: &str) -> bool {
         }
     }
     // A text type's default ISO-8859-1 counts as UTF-8 only with no "charset" anywhere.
-    !(main.to_ascii_lowercase().contains("text") && ctype.to_ascii_lowercase().contains("charset"))
+    !(has_ascii_ci(main, "text") && has_ascii_ci(ctype, "charset"))
+}
+
+/// Whether `haystack` contains `needle`, ASCII case ignored (no lowercased copies).
+fn has_ascii_ci(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// Header bytes as http.client shows them: Latin-1.
 fn latin1(v: &[u8]) -> String {
-    v.iter().map(|b| *b as char).collect()
+    match std::str::from_utf8(v) {
+        // ASCII (nearly every header) reads the same either way: one copy.
+        Ok(s) if v.is_ascii() => s.to_owned(),
+        _ => v.iter().map(|b| *b as char).collect(),
+    }
 }
 
 impl PyRawResponse {
@@ -906,7 +918,13 @@ impl PyRawResponse {
                     .collect()
             })
         };
-        let utf8_json = content_type_of(&headers).is_none_or(|c| json_as_utf8(&c));
+        let mut ctypes = headers.get_all(http::header::CONTENT_TYPE).iter();
+        let utf8_json = match (ctypes.next().map(|v| v.to_str()), ctypes.next()) {
+            (None, _) => true,
+            // One plain-ASCII value (the usual case): read in place.
+            (Some(Ok(c)), None) => json_as_utf8(c),
+            _ => content_type_of(&headers).is_none_or(|c| json_as_utf8(&c)),
+        };
         PyRawResponse {
             utf8_json,
             status,

@@ -6,6 +6,8 @@
 //! builds Python objects in one pass and agrees with `json.loads` (key order,
 //! big integers, NaN/Infinity, last duplicate key wins).
 
+use std::borrow::Cow;
+
 use jiter::{FloatMode, PartialMode, PythonParse, StringCacheMode};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -126,7 +128,10 @@ fn write(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>, depth: usize) -> Result<(), 
     } else if let Ok(b) = obj.cast::<PyBool>() {
         out.extend_from_slice(if b.is_true() { b"true" } else { b"false" });
     } else if let Ok(i) = obj.cast::<PyInt>() {
-        out.extend_from_slice(int_text(i)?.as_bytes());
+        match i.extract::<i64>() {
+            Ok(v) => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+            Err(_) => out.extend_from_slice(int_text(i)?.as_bytes()),
+        }
     } else if let Ok(f) = obj.cast::<PyFloat>() {
         out.extend_from_slice(float_text(f.value())?.as_bytes());
     } else if let Ok(d) = obj.cast::<PyDict>() {
@@ -180,24 +185,24 @@ fn write_seq<'py>(
     Ok(())
 }
 
-fn dict_key(k: &Bound<'_, PyAny>) -> Result<String, Fail> {
+/// A key as text: borrowed from a str key (no copy), made for the others.
+fn dict_key<'a>(k: &'a Bound<'_, PyAny>) -> Result<Cow<'a, str>, Fail> {
     if let Ok(s) = k.cast::<PyString>() {
         return s
             .to_cow()
-            .map(|c| c.into_owned())
             .map_err(|_| fail(Failure::Value("Key contains a lone surrogate".into())));
     }
     if let Ok(b) = k.cast::<PyBool>() {
-        return Ok(if b.is_true() { "true" } else { "false" }.to_string());
+        return Ok(Cow::Borrowed(if b.is_true() { "true" } else { "false" }));
     }
     if let Ok(i) = k.cast::<PyInt>() {
-        return int_text(i);
+        return int_text(i).map(Cow::Owned);
     }
     if let Ok(f) = k.cast::<PyFloat>() {
-        return float_text(f.value());
+        return float_text(f.value()).map(Cow::Owned);
     }
     if k.is_none() {
-        return Ok("null".to_string());
+        return Ok(Cow::Borrowed("null"));
     }
     let name = k
         .get_type()

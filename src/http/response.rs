@@ -113,6 +113,8 @@ impl BodyBuilder {
     const SMALL: usize = 8 << 10;
     /// ... into buffers of this size.
     const GATHER: usize = 64 << 10;
+    /// Bodies up to this size are copied out of the connection's buffer.
+    const DETACH: usize = 16 << 10;
 
     fn new(hint: usize) -> Self {
         BodyBuilder {
@@ -162,6 +164,18 @@ impl BodyBuilder {
         self.flush_small();
         match self.joined {
             Some(buf) => Body::from(Bytes::from(buf)),
+            None if self.len <= Self::DETACH && !self.chunks.is_empty() => {
+                // A small body is a slice of the connection's read buffer (8 KiB
+                // and up), and would keep all of it allocated for as long as the
+                // response lives: a batch of 1,000 replies held ~8 MiB, and the
+                // connection allocated a new buffer for every reply. Copied out,
+                // the buffer goes back to the connection for its next read.
+                let mut one = Vec::with_capacity(self.len);
+                for c in &self.chunks {
+                    one.extend_from_slice(c);
+                }
+                Body::from(Bytes::from(one))
+            }
             None => Body {
                 chunks: self.chunks,
                 len: self.len,
@@ -286,6 +300,26 @@ mod tests {
         let empty = Body::from(Bytes::new());
         assert!(empty.is_empty() && empty.chunks().is_empty());
         assert_eq!(empty.into_bytes(), Bytes::new());
+    }
+
+    #[test]
+    fn small_bodies_are_copied_out_of_the_connection_buffer() {
+        // Two slices of one "read buffer": the small body must not share it.
+        let buffer = Bytes::from(vec![7u8; 64 << 10]);
+        let mut b = BodyBuilder::new(0);
+        b.push(buffer.slice(0..100));
+        b.push(buffer.slice(100..300));
+        let body = b.finish();
+        assert_eq!(body.chunks().len(), 1);
+        let bytes = body.into_bytes();
+        assert_eq!(bytes.len(), 300);
+        assert!(!buffer.as_ptr_range().contains(&bytes.as_ptr()));
+        // Above the limit the chunks are kept as they came (no copy).
+        let mut b = BodyBuilder::new(0);
+        b.push(buffer.slice(..(BodyBuilder::DETACH + 1)));
+        let body = b.finish();
+        assert_eq!(body.chunks().len(), 1);
+        assert_eq!(body.into_bytes().as_ptr(), buffer.as_ptr());
     }
 
     #[test]

@@ -128,6 +128,9 @@ static WAITERS: AtomicUsize = AtomicUsize::new(0);
 /// Counts a thread in a blocking wait for as long as it lives.
 pub struct Waiter {
     alone: bool,
+    /// Whether the wait may [`spin`]: not for a batch, which outlasts any
+    /// window (and would count as a miss against the waits after it).
+    spin: bool,
 }
 
 impl Waiter {
@@ -135,7 +138,14 @@ impl Waiter {
     pub fn enter() -> Waiter {
         Waiter {
             alone: WAITERS.fetch_add(1, Ordering::AcqRel) == 0,
+            spin: true,
         }
+    }
+
+    /// This wait does not spin, and leaves the spin backoff as it is.
+    pub fn without_spin(mut self) -> Waiter {
+        self.spin = false;
+        self
     }
 
     /// No other thread was waiting when this one started to.
@@ -171,11 +181,8 @@ impl Drop for Waiter {
 /// busy, costs a spin on one wait in 65 rather than on each, and the first
 /// spin that gets its reply in time starts over.
 async fn spin<F: Future + Unpin>(fut: &mut F, waiter: &Waiter) -> Option<F::Output> {
-    thread_local! {
-        static BACKOFF: std::cell::Cell<Backoff> = const { std::cell::Cell::new(Backoff::new()) };
-    }
     let window = spin_window();
-    if !waiter.alone || window.is_zero() {
+    if !waiter.alone || !waiter.spin || window.is_zero() {
         return None;
     }
     let go = BACKOFF.with(|b| {
@@ -194,6 +201,11 @@ async fn spin<F: Future + Unpin>(fut: &mut F, waiter: &Waiter) -> Option<F::Outp
         b.set(state);
     });
     out
+}
+
+thread_local! {
+    /// This thread's [`Backoff`].
+    static BACKOFF: std::cell::Cell<Backoff> = const { std::cell::Cell::new(Backoff::new()) };
 }
 
 /// When to spin again after spins that ran out of their window: skip the next
@@ -334,8 +346,36 @@ mod tests {
             // A zero window (or a thread not waiting alone) does not poll at all.
             let mut never = Box::pin(std::future::pending::<()>());
             assert!(spin_for(&mut never, Duration::ZERO).await.is_none());
-            let not_alone = Waiter { alone: false };
+            let not_alone = Waiter {
+                alone: false,
+                spin: true,
+            };
             assert!(spin(&mut never, &not_alone).await.is_none());
+
+            // A batch's wait (`without_spin`) neither polls nor counts as a
+            // miss; a lone ordinary wait polls, and its miss is counted.
+            let polls = std::cell::Cell::new(0u32);
+            let mut counted = Box::pin(std::future::poll_fn(|_| {
+                polls.set(polls.get() + 1);
+                std::task::Poll::<()>::Pending
+            }));
+            BACKOFF.with(|b| b.set(Backoff::new()));
+            let batch = Waiter {
+                alone: true,
+                spin: false,
+            };
+            assert!(spin(&mut counted, &batch).await.is_none());
+            assert_eq!(polls.get(), 0);
+            assert_eq!(BACKOFF.with(|b| b.get()), Backoff::new());
+            let lone = Waiter {
+                alone: true,
+                spin: true,
+            };
+            if !spin_window().is_zero() {
+                assert!(spin(&mut counted, &lone).await.is_none());
+                assert!(polls.get() > 0);
+                assert_ne!(BACKOFF.with(|b| b.get()), Backoff::new());
+            }
         });
     }
 

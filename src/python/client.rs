@@ -60,10 +60,21 @@ where
     F: Future<Output = Result<T, Error>> + Send,
     T: Send,
 {
+    wait_for(py, fut, true)
+}
+
+/// [`wait`]; `spin`: false for a wait known to be long (a batch), which then
+/// does not poll for its reply first (`runtime::start_wait`).
+fn wait_for<T, F>(py: Python<'_>, fut: F, spin: bool) -> PyResult<(T, bool)>
+where
+    F: Future<Output = Result<T, Error>> + Send,
+    T: Send,
+{
     // Boxed once: a request's future is kilobytes, moved by pointer from here on.
     let fut = Box::pin(fut);
     let rt = blocking_runtime()?;
     let waiter = runtime::Waiter::enter();
+    let waiter = if spin { waiter } else { waiter.without_spin() };
     let main = handles_signals(py, &rt);
     if !main && !waiter.alone() && workers_for_threads() {
         // Still counted as waiting (the waiter lives until the return).
@@ -714,17 +725,23 @@ impl PySession {
     ) -> PyResult<Vec<Py<PyAny>>> {
         let specs = specs_of(py, calls)?;
         let session = self.inner.clone();
-        let (results, blocking) = wait(py, async move {
-            Ok(run_many(
-                session,
-                specs,
-                concurrency,
-                parse_records,
-                frames,
-                page_rows,
-            )
-            .await)
-        })?;
+        // A batch of several outlasts the spin window: it waits without spinning.
+        let spin = specs.len() <= 1;
+        let (results, blocking) = wait_for(
+            py,
+            async move {
+                Ok(run_many(
+                    session,
+                    specs,
+                    concurrency,
+                    parse_records,
+                    frames,
+                    page_rows,
+                )
+                .await)
+            },
+            spin,
+        )?;
         many_to_py(py, results, blocking)
     }
 

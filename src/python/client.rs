@@ -123,7 +123,7 @@ fn workers_for_threads() -> bool {
 
 /// Poll `fut` on this thread while the multi-thread runtime's workers drive
 /// the I/O; in slices that check for signals when `signals`.
-fn on_workers<T, F>(py: Python<'_>, mut fut: Pin<Box<F>>, signals: bool) -> PyResult<T>
+fn on_workers<T, F>(py: Python<'_>, fut: Pin<Box<F>>, signals: bool) -> PyResult<T>
 where
     F: Future<Output = Result<T, Error>> + Send,
     T: Send,
@@ -133,9 +133,36 @@ where
     if !signals {
         return py.detach(|| rt.block_on(fut)).map_err(|e| to_py(py, e));
     }
+    in_slices(py, &rt, fut, None)
+}
+
+/// Wait for `fut` on `rt` in slices of [`SIGNAL_SLICE`], running Python's
+/// signal handlers between them (Ctrl-C raises `KeyboardInterrupt` and drops
+/// the request). With `start`, the first slice begins with
+/// `runtime::start_wait` (settle and spin) and arms its timer only if that did
+/// not finish the request.
+fn in_slices<T, F>(
+    py: Python<'_>,
+    rt: &tokio::runtime::Runtime,
+    mut fut: Pin<Box<F>>,
+    mut start: Option<&runtime::Waiter>,
+) -> PyResult<T>
+where
+    F: Future<Output = Result<T, Error>> + Send,
+    T: Send,
+{
     loop {
+        // The timer must be made inside the runtime, hence the async block.
         let sliced = py.detach(|| {
-            rt.block_on(async { tokio::time::timeout(SIGNAL_SLICE, fut.as_mut()).await })
+            rt.block_on(async {
+                if let Some(waiter) = start.take() {
+                    // A nearby server answers before a timer is worth arming.
+                    if let Some(out) = runtime::start_wait(&mut fut, waiter).await {
+                        return Ok(out);
+                    }
+                }
+                tokio::time::timeout(SIGNAL_SLICE, fut.as_mut()).await
+            })
         });
         match sliced {
             Ok(result) => return result.map_err(|e| to_py(py, e)),
@@ -156,7 +183,6 @@ where
     F: Future<Output = Result<T, Error>> + Send,
     T: Send,
 {
-    let mut first = true;
     if !signals {
         // Python runs signal handlers only in the main thread: another thread
         // has no Ctrl-C to check for, so it waits without arming a timer
@@ -173,24 +199,7 @@ where
             })
             .map_err(|e| to_py(py, e));
     }
-    loop {
-        // The timer must be made inside the runtime, hence the async block.
-        let sliced = py.detach(|| {
-            rt.block_on(async {
-                if std::mem::take(&mut first) {
-                    // A nearby server answers before a timer is worth arming.
-                    if let Some(out) = runtime::start_wait(&mut fut, waiter).await {
-                        return Ok(out);
-                    }
-                }
-                tokio::time::timeout(SIGNAL_SLICE, fut.as_mut()).await
-            })
-        });
-        match sliced {
-            Ok(result) => return result.map_err(|e| to_py(py, e)),
-            Err(_elapsed) => py.check_signals()?,
-        }
-    }
+    in_slices(py, rt, fut, Some(waiter))
 }
 
 /// True on the thread where Python runs signal handlers (the main thread of

@@ -1,6 +1,7 @@
 """JSON in and out agrees with the standard library."""
 
 import datetime
+import enum
 import gc
 import json
 import math
@@ -96,12 +97,18 @@ def test_invalid_json_rejected(bad):
         _core.loads(bad)
 
 
+class _Level(enum.IntEnum):
+    HIGH = 7
+
+
 def test_dumps_matches_json_dumps():
     values = [
         {"type": "petron", "query": {}, "options": {"limit": 10}},
         [0.1, 1e16, 1e-5, 123.456, -2.5e-300, 10**30, -(10**30), True, False, None],
         {"k": 'tab\tquote"backslash\\ctrl\x01 uni é 😀 \u2028'},
         {1: "a", 2.5: "b", False: "c", None: "d"},
+        # Either side of the i64 range, as values and as keys; IntEnum as its int.
+        {10**20: 1, "d": 2**63, "e": -(2**63), "f": -(2**63) - 1, _Level.HIGH: _Level.HIGH},
         (1, (2, 3)),
         "",
     ]

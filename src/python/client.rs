@@ -1,6 +1,7 @@
 //! Python glue for the client core: `Session`, `RawResponse`, blocking waits
 //! that release the GIL and still answer Ctrl-C.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -864,11 +865,15 @@ fn header_pairs(map: &http::HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The Content-Type header (joined if repeated), or None.
-fn content_type_of(headers: &http::HeaderMap) -> Option<String> {
-    headers
-        .contains_key(http::header::CONTENT_TYPE)
-        .then(|| joined(headers, &http::header::CONTENT_TYPE))
+/// The Content-Type header (joined if repeated), or None. One plain-ASCII
+/// value, the usual case, is read in place (asked of every reply of a batch).
+fn content_type_of(headers: &http::HeaderMap) -> Option<Cow<'_, str>> {
+    let mut values = headers.get_all(http::header::CONTENT_TYPE).iter();
+    let first = values.next()?;
+    match (first.to_str(), values.next()) {
+        (Ok(one), None) => Some(Cow::Borrowed(one)),
+        _ => Some(Cow::Owned(joined(headers, &http::header::CONTENT_TYPE))),
+    }
 }
 
 /// Every value of `name`, as Latin-1, joined with ", ".
@@ -878,7 +883,7 @@ fn joined(map: &http::HeaderMap, name: &http::header::HeaderName) -> String {
         if i > 0 {
             out.push_str(", ");
         }
-        out.push_str(&latin1(v.as_bytes()));
+        push_latin1(&mut out, v.as_bytes());
     }
     out
 }
@@ -912,10 +917,17 @@ fn has_ascii_ci(haystack: &str, needle: &str) -> bool {
 
 /// Header bytes as http.client shows them: Latin-1.
 fn latin1(v: &[u8]) -> String {
+    let mut out = String::with_capacity(v.len());
+    push_latin1(&mut out, v);
+    out
+}
+
+/// Append header bytes read as Latin-1.
+fn push_latin1(out: &mut String, v: &[u8]) {
     match std::str::from_utf8(v) {
         // ASCII (nearly every header) reads the same either way: one copy.
-        Ok(s) if v.is_ascii() => s.to_owned(),
-        _ => v.iter().map(|b| *b as char).collect(),
+        Ok(s) if v.is_ascii() => out.push_str(s),
+        _ => out.extend(v.iter().map(|b| *b as char)),
     }
 }
 
@@ -944,13 +956,7 @@ impl PyRawResponse {
                     .collect()
             })
         };
-        let mut ctypes = headers.get_all(http::header::CONTENT_TYPE).iter();
-        let utf8_json = match (ctypes.next().map(|v| v.to_str()), ctypes.next()) {
-            (None, _) => true,
-            // One plain-ASCII value (the usual case): read in place.
-            (Some(Ok(c)), None) => json_as_utf8(c),
-            _ => content_type_of(&headers).is_none_or(|c| json_as_utf8(&c)),
-        };
+        let utf8_json = content_type_of(&headers).is_none_or(|c| json_as_utf8(&c));
         PyRawResponse {
             utf8_json,
             status,
@@ -1063,7 +1069,7 @@ impl PyRawResponse {
     /// The Content-Type header (joined if repeated), or None.
     #[getter]
     fn content_type(&self) -> Option<String> {
-        content_type_of(&self.headers)
+        content_type_of(&self.headers).map(Cow::into_owned)
     }
 
     /// (method, url, headers) of the request as finally sent.

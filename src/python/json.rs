@@ -101,11 +101,15 @@ fn float_text(v: f64) -> Result<String, Fail> {
 }
 
 fn int_text(i: &Bound<'_, PyInt>) -> Result<String, Fail> {
-    if let Ok(v) = i.extract::<i64>() {
-        let mut buf = itoa::Buffer::new();
-        return Ok(buf.format(v).to_string());
+    match i.extract::<i64>() {
+        Ok(v) => Ok(itoa::Buffer::new().format(v).to_string()),
+        Err(_) => big_int_text(i),
     }
-    // Arbitrary size: int.__repr__ (not str(), which IntEnum overrides).
+}
+
+/// An int beyond 64 bits as text: `int.__repr__` (not `str()`, which IntEnum
+/// overrides).
+fn big_int_text(i: &Bound<'_, PyInt>) -> Result<String, Fail> {
     let repr = i.py().get_type::<PyInt>().call_method1("__repr__", (i,))?;
     Ok(repr.extract::<String>()?)
 }
@@ -130,7 +134,7 @@ fn write(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>, depth: usize) -> Result<(), 
     } else if let Ok(i) = obj.cast::<PyInt>() {
         match i.extract::<i64>() {
             Ok(v) => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
-            Err(_) => out.extend_from_slice(int_text(i)?.as_bytes()),
+            Err(_) => out.extend_from_slice(big_int_text(i)?.as_bytes()),
         }
     } else if let Ok(f) = obj.cast::<PyFloat>() {
         out.extend_from_slice(float_text(f.value())?.as_bytes());

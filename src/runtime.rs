@@ -24,7 +24,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -37,6 +37,9 @@ struct Shared {
 }
 
 static RUNTIME: Mutex<Option<Shared>> = Mutex::new(None);
+/// The pid seen by the latest runtime lookup ([`get`], [`blocking`]), 0 before
+/// any: see [`pid`].
+static PID: AtomicU32 = AtomicU32::new(0);
 static BLOCKING: Mutex<Option<Shared>> = Mutex::new(None);
 
 /// Number of worker threads: enough to keep I/O moving while Python threads
@@ -76,6 +79,17 @@ pub fn blocking() -> std::io::Result<Arc<Runtime>> {
     })
 }
 
+/// This process's id without a `getpid` call, for code that runs inside a
+/// runtime (the connection pool's fork check, once per request): every wait
+/// and every task spawn looks its runtime up first, and that lookup records
+/// the pid. Before any lookup it asks the kernel.
+pub fn pid() -> u32 {
+    match PID.load(Ordering::Relaxed) {
+        0 => std::process::id(),
+        pid => pid,
+    }
+}
+
 /// True when futures polled here run on the current-thread runtime.
 pub fn on_blocking_runtime() -> bool {
     tokio::runtime::Handle::try_current()
@@ -88,6 +102,7 @@ fn per_process(
     build: impl FnOnce() -> std::io::Result<Runtime>,
 ) -> std::io::Result<Arc<Runtime>> {
     let pid = std::process::id();
+    PID.store(pid, Ordering::Relaxed);
     let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(shared) = guard.as_ref() {
         if shared.pid == pid {

@@ -6,12 +6,19 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from servers import TestServer
+from servers import ProcessServer, TestServer
 
 
 @pytest.fixture(scope="session")
 def server():
     with TestServer() as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def process_server():
+    """A TestServer in its own process: it never holds this process's GIL."""
+    with ProcessServer() as s:
         yield s
 
 

@@ -223,3 +223,42 @@ class TestServer:
 
     def __exit__(self, *a):
         self.stop()
+
+
+class ProcessServer:
+    """A TestServer in a process of its own, for tests where the server must not
+    take this process's GIL (``with ProcessServer() as s: s.url("/echo")``)."""
+
+    def __enter__(self):
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout is not None
+        self.port = int(self.proc.stdout.readline())
+        return self
+
+    def url(self, path="/"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def __exit__(self, *a):
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()  # the child stops at the end of its stdin
+        try:
+            self.proc.wait(10)
+        except Exception:
+            self.proc.kill()
+            raise
+        finally:
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+
+
+if __name__ == "__main__":
+    import sys
+
+    with TestServer() as s:
+        print(s.port, flush=True)
+        sys.stdin.read()

@@ -4,6 +4,8 @@ import asyncio
 import base64
 import json
 import pickle
+import sys
+import threading
 import time
 
 import pytest
@@ -269,3 +271,79 @@ def test_pages_past_a_short_page_are_not_sent(server, concurrency):
     # Without page_rows every request is sent.
     out = s._request_many(calls, concurrency, False, parse_records=True)
     assert None not in out and len(server.requests) - before == sent.count(True) + 10
+
+
+def test_small_json_replies_are_parsed_as_the_batch_goes_on(process_server):
+    # The first .json() hands over the value parsed in the batch; later calls parse
+    # again: a fresh object each time, as requests gives.
+    with petro.Session() as s:
+        out = s.request_many([("GET", process_server.url(f"/echo?i={i}")) for i in range(20)], concurrency=4)
+    assert all(r._raw.parsed_ahead for r in out)
+    first = out[0].json()
+    assert not out[0]._raw.parsed_ahead
+    again = out[0].json()
+    assert first == again and first is not again
+    first["path"] = "changed"
+    assert out[0].json()["path"] == "/echo?i=0"
+    assert [r.json()["path"] for r in out] == [f"/echo?i={i}" for i in range(20)]
+
+
+def test_only_small_json_replies_are_parsed_ahead(process_server):
+    def body(data, ctype):
+        return ("GET", process_server.url(f"/bytes?hex={data.hex()}&ctype={ctype}"))
+
+    batch = [
+        body(b'{"a": 1}', "text/plain"),  # JSON text, not a JSON type
+        ("GET", process_server.url("/records?n=40000")),  # over 256 KiB
+        body(b"{nope", "application/json"),  # not JSON: left for .json() to report
+        body(b'{"b": 2}', "application/vnd.api%2Bjson"),
+        body(b'{"c": 3}', "application/json;%20charset=latin-1"),  # not UTF-8
+    ]
+    with petro.Session() as s:
+        out = s.request_many(batch)
+    assert [r._raw.parsed_ahead for r in out] == [False, False, False, True, False]
+    assert out[0].json() == {"a": 1}
+    assert len(out[1].json()) == 40000
+    with pytest.raises(petro.exceptions.JSONDecodeError):
+        out[2].json()
+    assert out[3].json() == {"b": 2}
+    assert out[4].json() == {"c": 3}
+
+
+def test_parsing_ahead_stops_at_its_budget(process_server):
+    # At most 8 MiB of a batch's bodies are parsed before .json() asks for them.
+    n = 18_000
+    size = len(json.dumps([{"i": i} for i in range(n)]))
+    assert size <= 256 << 10
+    fits = (8 << 20) // size
+    with petro.Session() as s:
+        out = s.request_many([("GET", process_server.url(f"/records?n={n}"))] * (fits + 8), concurrency=4)
+    assert sum(r._raw.parsed_ahead for r in out) == fits
+    assert all(len(r.json()) == n for r in out)
+
+
+def test_a_batch_kept_waiting_for_the_gil_stops_parsing_ahead(process_server):
+    # The main thread stays busy in Python: the batch's first turn with the GIL
+    # waits a switch interval for it, and the rest of its replies become Python
+    # objects after the batch (not one GIL wait per reply).
+    done = {}
+
+    def batch():
+        with petro.Session() as s:
+            reqs = [("GET", process_server.url(f"/echo?i={i}")) for i in range(30)]
+            done["out"] = s.request_many(reqs, concurrency=1)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.02)
+    try:
+        t = threading.Thread(target=batch)
+        t.start()
+        while t.is_alive():
+            pass
+        t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    out = done["out"]
+    ahead = [r._raw.parsed_ahead for r in out]
+    assert ahead.count(True) <= 1, ahead
+    assert [r.json()["path"] for r in out] == [f"/echo?i={i}" for i in range(30)]

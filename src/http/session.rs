@@ -25,7 +25,7 @@ use super::direct::{BodyFailure, Direct, SendFailure};
 use super::error::{chain_any, chain_has_tls, source_chain, Error, ErrorKind, Result};
 use super::request::{RequestSpec, Timeouts};
 use super::response::{BodyStream, Response, SentRequest};
-use super::retry::{self, Attempt, RetryAfter};
+use super::retry::{self, Attempt, RetryAfter, RetryPolicy};
 use super::tls::{self, ClientCert, Verify};
 use super::{proxy, redirect, url_util};
 
@@ -88,7 +88,9 @@ impl Pool {
 
     fn client(&self, key: &ClientKey) -> Result<Transport> {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let pid = std::process::id();
+        // Recorded by the runtime lookup that preceded this request's wait or
+        // spawn: no `getpid` per request.
+        let pid = crate::runtime::pid();
         if inner.pid != pid {
             // Forked: the parent's connections are not ours to use or close.
             let old = std::mem::take(&mut inner.clients);
@@ -359,6 +361,12 @@ impl Session {
             });
             return Ok(resp);
         };
+        // Boxed: the retry loop's state stays out of every plain request's future.
+        Box::pin(self.execute_retrying(spec, policy)).await
+    }
+
+    /// [`Session::execute`] with retries.
+    async fn execute_retrying(&self, spec: RequestSpec, policy: RetryPolicy) -> Result<Response> {
         let first = Instant::now();
         let mut attempts: Vec<Attempt> = Vec::new();
         loop {
@@ -479,8 +487,8 @@ impl Session {
                     let mut request = reqwest::Request::new(method.clone(), url.clone());
                     *request.headers_mut() = sent.clone();
                     *request.body_mut() = body.clone().map(reqwest::Body::from);
-                    let resp = client
-                        .execute(request)
+                    // Boxed: TLS and proxies only; plain requests' futures stay small.
+                    let resp = Box::pin(client.execute(request))
                         .await
                         .map_err(|e| classify_send_error(&e, &url, via_proxy, timeouts))?;
                     let head = head_of(

@@ -518,6 +518,8 @@ async fn execute_checked(
 /// `page_rows`: how many records each page should hold. A page with fewer is
 /// the end of the data, so the requests after it are not sent (their results
 /// are None); those already in flight finish.
+/// `in_batch`: turn results into Python objects as they arrive (see
+/// [`InBatch`]); without it they all stay native for [`slots_to_py`].
 async fn run_many(
     session: Arc<Session>,
     specs: Vec<RequestSpec>,
@@ -525,7 +527,8 @@ async fn run_many(
     parse_records: bool,
     frames: Option<Py<FrameBuilder>>,
     page_rows: Option<Vec<usize>>,
-) -> Vec<ManyResult> {
+    mut in_batch: Option<InBatch>,
+) -> Vec<Slot> {
     let frames = frames.map(Arc::new);
     let rows = page_rows.unwrap_or_default();
     // The index of the first short page seen.
@@ -533,7 +536,8 @@ async fn run_many(
     // One buffer to join each multi-chunk body in before it is parsed, reused
     // (a fresh ~0.5 MB one per page cost ~130 page faults each).
     let scratch = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let mut done = futures_util::stream::iter(specs.into_iter().enumerate())
+    let n = specs.len();
+    futures_util::stream::iter(specs.into_iter().enumerate())
         .map(|(i, spec)| {
             let session = session.clone();
             let want = rows.get(i).copied();
@@ -584,34 +588,127 @@ async fn run_many(
         })
         // Unordered: a slow reply does not hold back the requests after it (an
         // ordered buffer counts finished replies waiting their turn as in flight,
-        // and the server sits idle). Put back in order at the end.
+        // and the server sits idle). Each result goes straight to its place as
+        // it arrives: no collecting and sorting of ~600-byte results. Results
+        // that are ready together are handled together (one GIL turn).
         .buffer_unordered(concurrency.max(1))
-        .collect::<Vec<_>>()
-        .await;
-    done.sort_unstable_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
+        .ready_chunks(concurrency.max(1))
+        .fold(
+            std::iter::repeat_with(|| Slot::Native(None))
+                .take(n)
+                .collect::<Vec<Slot>>(),
+            move |mut slots, chunk| {
+                match in_batch.as_mut().filter(|b| b.on) {
+                    Some(b) => b.convert(chunk, &mut slots),
+                    None => {
+                        for (i, r) in chunk {
+                            if let Some(slot) = slots.get_mut(i) {
+                                *slot = Slot::Native(r);
+                            }
+                        }
+                    }
+                }
+                std::future::ready(slots)
+            },
+        )
+        .await
+}
+
+/// A `request_many` result in its place: still native, or already the
+/// Python object it becomes.
+// Unboxed on purpose: one slot per request, made once per batch, where a box
+// would cost an allocation per result.
+#[allow(clippy::large_enum_variant)]
+enum Slot {
+    Native(ManyResult),
+    Python(PyResult<Py<PyAny>>),
+}
+
+/// A blocking batch's results made Python objects as they arrive, while the
+/// other requests are still on their way: the RawResponse, and for a small
+/// JSON body its parsed value, which the first `.json()` then hands over. On a
+/// nearby server this is work the client did after the last reply, with the
+/// server idle; done in the batch, it fills the client's waits for replies.
+///
+/// It needs the GIL in the middle of the batch: a turn that had to wait more
+/// than [`GIL_WAIT_MAX`] for it (another thread busy in Python) stops the
+/// conversions for the rest of the batch, which then end as before, after the
+/// last reply.
+struct InBatch {
+    /// The connections live on the current-thread runtime (see `wait`).
+    blocking: bool,
+    /// Body bytes that may still be parsed ahead ([`PREPARSE_BUDGET`]).
+    budget: usize,
+    on: bool,
+}
+
+/// The most body bytes of one batch parsed before `.json()` asks: a parsed
+/// value takes several times its JSON's memory, held until `.json()` takes it
+/// or the response goes, and a caller may never ask.
+const PREPARSE_BUDGET: usize = 8 << 20;
+/// Bodies larger than this are left for `.json()` to parse.
+const PREPARSE_MAX: usize = 256 << 10;
+/// A wait for the GIL longer than this stops a batch's in-batch conversions.
+const GIL_WAIT_MAX: Duration = Duration::from_millis(1);
+
+impl InBatch {
+    /// For a batch polled on this thread's runtime (call inside it).
+    fn here() -> InBatch {
+        InBatch {
+            blocking: runtime::on_blocking_runtime(),
+            budget: PREPARSE_BUDGET,
+            on: true,
+        }
+    }
+
+    fn convert(&mut self, chunk: Vec<(usize, ManyResult)>, slots: &mut [Slot]) {
+        let asked = std::time::Instant::now();
+        Python::attach(|py| {
+            if asked.elapsed() > GIL_WAIT_MAX {
+                self.on = false;
+            }
+            for (i, r) in chunk {
+                let v = one_to_py(py, r, self.blocking, Some(&mut self.budget));
+                if let Some(slot) = slots.get_mut(i) {
+                    *slot = Slot::Python(v);
+                }
+            }
+        });
+    }
 }
 
 /// Each result as a RawResponse, or the exception it maps to.
-fn many_to_py(
-    py: Python<'_>,
-    results: Vec<ManyResult>,
-    blocking: bool,
-) -> PyResult<Vec<Py<PyAny>>> {
-    results
+fn slots_to_py(py: Python<'_>, slots: Vec<Slot>, blocking: bool) -> PyResult<Vec<Py<PyAny>>> {
+    slots
         .into_iter()
-        .map(|r| match r {
-            None => Ok(py.None()),
-            Some((Ok(resp), page, orjson_ok)) => {
-                // A parsed page points into the Rust body: no second copy then.
-                let raw =
-                    PyRawResponse::with_body(py, resp, blocking, orjson_ok && page.is_none())?;
-                *raw.records.lock().unwrap_or_else(|e| e.into_inner()) = page;
-                Ok(Py::new(py, raw)?.into_any())
-            }
-            Some((Err(e), _, _)) => Ok(to_py(py, e).into_value(py).into_any()),
+        .map(|slot| match slot {
+            Slot::Native(r) => one_to_py(py, r, blocking, None),
+            Slot::Python(v) => v,
         })
         .collect()
+}
+
+/// One result as a RawResponse (None: not sent), or the exception it maps to.
+/// `preparse`: body bytes that may still be parsed ahead (see [`InBatch`]).
+fn one_to_py(
+    py: Python<'_>,
+    r: ManyResult,
+    blocking: bool,
+    preparse: Option<&mut usize>,
+) -> PyResult<Py<PyAny>> {
+    match r {
+        None => Ok(py.None()),
+        Some((Ok(resp), page, orjson_ok)) => {
+            // A parsed page points into the Rust body: no second copy then.
+            let raw = PyRawResponse::with_body(py, resp, blocking, orjson_ok && page.is_none())?;
+            *raw.records.lock().unwrap_or_else(|e| e.into_inner()) = page;
+            if let Some(budget) = preparse {
+                raw.parse_ahead(py, budget);
+            }
+            Ok(Py::new(py, raw)?.into_any())
+        }
+        Some((Err(e), _, _)) => Ok(to_py(py, e).into_value(py).into_any()),
+    }
 }
 
 /// A connection pool and cookie jar (`petro.Session` wraps it).
@@ -740,6 +837,8 @@ impl PySession {
         let (results, blocking) = wait_for(
             py,
             async move {
+                // query_df's pages are parsed in the batch already.
+                let in_batch = (!parse_records).then(InBatch::here);
                 Ok(run_many(
                     session,
                     specs,
@@ -747,12 +846,13 @@ impl PySession {
                     parse_records,
                     frames,
                     page_rows,
+                    in_batch,
                 )
                 .await)
             },
             spin,
         )?;
-        many_to_py(py, results, blocking)
+        slots_to_py(py, results, blocking)
     }
 
     /// `request_many` for asyncio: the list reaches `on_done` like `request_async`.
@@ -769,9 +869,10 @@ impl PySession {
         bridge::spawn(
             event_loop,
             on_done,
-            async move { Ok(run_many(session, specs, concurrency, false, None, None).await) },
+            // Not converted in the batch: a worker thread must not wait for the GIL.
+            async move { Ok(run_many(session, specs, concurrency, false, None, None, None).await) },
             |py, results| {
-                Ok(PyList::new(py, many_to_py(py, results, false)?)?
+                Ok(PyList::new(py, slots_to_py(py, results, false)?)?
                     .into_any()
                     .unbind())
             },
@@ -856,6 +957,9 @@ pub struct PyRawResponse {
     /// every reply of a batch, a getter that read the headers cost ~0.7 us.
     #[pyo3(get)]
     utf8_json: bool,
+    /// The body parsed while the rest of its batch was on its way (see
+    /// `InBatch`); the first `json()` takes it, later ones parse again.
+    parsed: std::sync::Mutex<Option<Py<PyAny>>>,
 }
 
 /// Header pairs as http.client shows them (values as Latin-1).
@@ -975,7 +1079,32 @@ impl PyRawResponse {
             blocking,
             records: std::sync::Mutex::new(None),
             py_body: None,
+            parsed: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Parse a small JSON body now, for the first `json()` to take, while
+    /// `budget` (body bytes) lasts. Only bodies `json()` would hand to orjson
+    /// as they are (a JSON Content-Type, UTF-8); a body that fails to parse is
+    /// left for `json()` to report.
+    fn parse_ahead(&self, py: Python<'_>, budget: &mut usize) {
+        let Some(b) = &self.py_body else {
+            return;
+        };
+        let b = b.bind(py);
+        let len = b.as_bytes().len();
+        if !self.utf8_json || len > PREPARSE_MAX || len > *budget || !self.json_type() {
+            return;
+        }
+        *budget -= len;
+        if let Ok(v) = json::loads_from(py, b.as_bytes(), Some(b), Some(true)) {
+            *self.parsed.lock().unwrap_or_else(|e| e.into_inner()) = Some(v.unbind());
+        }
+    }
+
+    /// The Content-Type names JSON (`application/json`, `...+json`).
+    fn json_type(&self) -> bool {
+        content_type_of(&self.headers).is_some_and(|c| has_ascii_ci(&c, "json"))
     }
 
     /// The page of records `request_many` parsed, once (None: not parsed;
@@ -1120,8 +1249,22 @@ impl PyRawResponse {
         Ok(PyBytes::new(py, &body))
     }
 
-    /// Parse the body as JSON straight from the Rust buffer.
+    /// True while the body's value, parsed as its batch went on, waits for
+    /// the first `json()`.
+    #[getter]
+    fn parsed_ahead(&self) -> bool {
+        self.parsed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    /// Parse the body as JSON straight from the Rust buffer (the first call
+    /// after `request_many` hands over the value parsed as the batch went on).
     fn json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(v) = self.parsed.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            return Ok(v.into_bound(py));
+        }
         if let Some(b) = &self.py_body {
             let b = b.bind(py);
             // Made only for bodies orjson parses exactly (checked on arrival).

@@ -277,7 +277,9 @@ def test_small_json_replies_are_parsed_as_the_batch_goes_on(process_server):
     # The first .json() hands over the value parsed in the batch; later calls parse
     # again: a fresh object each time, as requests gives.
     with petro.Session() as s:
-        out = s.request_many([("GET", process_server.url(f"/echo?i={i}")) for i in range(20)], concurrency=4)
+        out = s.request_many(
+            [("GET", process_server.url(f"/echo?i={i}")) for i in range(20)], concurrency=4
+        )
     assert all(r._raw.parsed_ahead for r in out)
     first = out[0].json()
     assert not out[0]._raw.parsed_ahead
@@ -317,7 +319,9 @@ def test_parsing_ahead_stops_at_its_budget(process_server):
     assert size <= 256 << 10
     fits = (8 << 20) // size
     with petro.Session() as s:
-        out = s.request_many([("GET", process_server.url(f"/records?n={n}"))] * (fits + 8), concurrency=4)
+        out = s.request_many(
+            [("GET", process_server.url(f"/records?n={n}"))] * (fits + 8), concurrency=4
+        )
     assert sum(r._raw.parsed_ahead for r in out) == fits
     assert all(len(r.json()) == n for r in out)
 

@@ -548,13 +548,8 @@ ASYNC: dict[str, Callable[..., Any]] = {
 
 
 # --------------------------------------------------------------------------- W3: batch
-def batch_petro(
-    url: str, body: dict, auth: Auth, conns: int, parse: bool = True
-) -> tuple[Callable[[int], list], Any]:
-    """``Session.request_many``: n POSTs handed over at once, run ``conns`` at a time in Rust.
-
-    ``parse=False``: the ``Response`` objects are the result (the caller parses them
-    outside the timed region), to show the transport apart from the JSON parsing."""
+def batch_petro(url: str, body: dict, auth: Auth, conns: int) -> tuple[Callable[[int], list], Any]:
+    """``Session.request_many``: n POSTs handed over at once, run ``conns`` at a time in Rust."""
     import inspect
 
     import petro
@@ -572,8 +567,6 @@ def batch_petro(
 
     def run(n: int) -> list:
         reqs = [{"method": "POST", "url": url, "json": body} for _ in range(n)]
-        if not parse:
-            return s.request_many(reqs, **kw)
         return [(r.status_code, r.json()) for r in s.request_many(reqs, **kw)]
 
     return run, s.close

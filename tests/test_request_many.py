@@ -351,3 +351,29 @@ def test_a_batch_kept_waiting_for_the_gil_stops_parsing_ahead(process_server):
     ahead = [r._raw.parsed_ahead for r in out]
     assert ahead.count(True) <= 1, ahead
     assert [r.json()["path"] for r in out] == [f"/echo?i={i}" for i in range(30)]
+
+
+def test_replies_are_wrapped_in_the_batch_each_with_its_own_value(process_server):
+    with petro.Session() as s:
+        calls, _ = s._prepare_many(
+            [("GET", process_server.url(f"/echo?i={i}")) for i in range(12)], 3
+        )
+        args = [c.args for c in calls]
+        out = s._native.request_many(
+            args, 3, wrap=(lambda raw, x: (x, raw.status), list(range(12)))
+        )
+        assert out == [(i, 200) for i in range(12)]
+
+        def refuse(raw, x):
+            raise RuntimeError("no")
+
+        out = s._native.request_many(args, 3, wrap=(refuse, [None] * 12))
+        assert all(type(r) is _core.RawResponse for r in out)  # left for Python to wrap
+        with pytest.raises(ValueError, match="one value per call"):
+            s._native.request_many(args, 3, wrap=(refuse, [None]))
+        # Through the public call: Responses that know their request.
+        out = s.request_many([("GET", process_server.url(f"/echo?i={i}")) for i in range(12)])
+    assert all(type(r) is petro.Response and r.status_code == 200 for r in out)
+    assert [r.request.url for r in out] == [process_server.url(f"/echo?i={i}") for i in range(12)]
+    assert all(r.request.method == "GET" and r.reason == "OK" for r in out)
+    assert all(r.headers["Content-Type"] == "application/json" for r in out)

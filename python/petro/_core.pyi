@@ -55,7 +55,8 @@ class Session:
         parse_records: bool = False,
         page_rows: list[int] | None = None,
         frames: FrameBuilder | None = None,
-    ) -> list[RawResponse | BaseException | None]: ...
+        wrap: tuple[Callable[[RawResponse, Any], Any], list[Any]] | None = None,
+    ) -> list[Any]: ...
     def request_many_async(
         self,
         calls: list[tuple[Any, ...]],

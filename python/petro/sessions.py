@@ -570,8 +570,12 @@ class Session:
         ``frames``: the ``_core.FrameBuilder`` the pages are for (it may make their str
         objects as they arrive)."""
         calls, hooks = self._prepare_many(requests, concurrency)
+        # Nothing to log or call per response: the core may make each reply a
+        # Response as it arrives, while the others are on their way.
+        plain = not (parse_records or debug_enabled() or self.hooks.get("response") or any(hooks))
+        wrap = (Response._from_raw, [c.prepared for c in calls]) if plain else None
         results = self._native.request_many(
-            [c.args for c in calls], concurrency, parse_records, page_rows, frames
+            [c.args for c in calls], concurrency, parse_records, page_rows, frames, wrap
         )
         return self._collect_many(results, calls, hooks, return_exceptions)
 
@@ -647,7 +651,8 @@ class Session:
         """Wrap a batch's native results in order; raise one ``BatchError`` for its failures.
         A request that was not sent (``page_rows``) stays None."""
         if not (debug_enabled() or self.hooks.get("response") or any(hooks)):
-            # Nothing to log or call per response: wrap them in one pass.
+            # Nothing to log or call per response: wrap them in one pass
+            # (replies made Responses in the batch already are passed on).
             raw_type, from_raw = _core.RawResponse, Response._from_raw
             fast = [
                 from_raw(raw, call.prepared) if type(raw) is raw_type else raw
@@ -658,8 +663,9 @@ class Session:
         out: list[Any] = []
         errors: list[tuple[int, BaseException]] = []
         for i, (raw, call) in enumerate(zip(results, calls, strict=True)):
-            if raw is None:
-                out.append(None)
+            if raw is None or type(raw) is Response:
+                # Not sent, or made a Response in the batch (see `_request_many`).
+                out.append(raw)
                 continue
             try:
                 if isinstance(raw, BaseException):

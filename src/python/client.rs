@@ -637,6 +637,9 @@ enum Slot {
 struct InBatch {
     /// The connections live on the current-thread runtime (see `wait`).
     blocking: bool,
+    /// `(f, extra)`: each response `r` of call `i` becomes `f(r, extra[i])`
+    /// (`petro.Response._from_raw`); one that raises stays `r`.
+    wrap: Option<(Py<PyAny>, Vec<Py<PyAny>>)>,
     /// Body bytes that may still be parsed ahead ([`PREPARSE_BUDGET`]).
     budget: usize,
     on: bool,
@@ -653,9 +656,10 @@ const GIL_WAIT_MAX: Duration = Duration::from_millis(1);
 
 impl InBatch {
     /// For a batch polled on this thread's runtime (call inside it).
-    fn here() -> InBatch {
+    fn here(wrap: Option<(Py<PyAny>, Vec<Py<PyAny>>)>) -> InBatch {
         InBatch {
             blocking: runtime::on_blocking_runtime(),
+            wrap,
             budget: PREPARSE_BUDGET,
             on: true,
         }
@@ -668,7 +672,15 @@ impl InBatch {
                 self.on = false;
             }
             for (i, r) in chunk {
-                let v = one_to_py(py, r, self.blocking, Some(&mut self.budget));
+                let response = matches!(r, Some((Ok(_), _, _)));
+                let mut v = one_to_py(py, r, self.blocking, Some(&mut self.budget));
+                if let (true, Ok(raw), Some((f, extra))) = (response, &v, &self.wrap) {
+                    if let Some(x) = extra.get(i) {
+                        if let Ok(wrapped) = f.call1(py, (raw.clone_ref(py), x.clone_ref(py))) {
+                            v = Ok(wrapped);
+                        }
+                    }
+                }
                 if let Some(slot) = slots.get_mut(i) {
                     *slot = Slot::Python(v);
                 }
@@ -820,7 +832,8 @@ impl PySession {
     /// the FrameBuilder the pages are for; when it makes str objects, each
     /// page's text becomes str as the page arrives (while other responses are
     /// still on their way), not all at the end.
-    #[pyo3(signature = (calls, concurrency, parse_records = false, page_rows = None, frames = None))]
+    #[pyo3(signature = (calls, concurrency, parse_records = false, page_rows = None, frames = None, wrap = None))]
+    #[allow(clippy::too_many_arguments)]
     fn request_many(
         &self,
         py: Python<'_>,
@@ -829,7 +842,17 @@ impl PySession {
         parse_records: bool,
         page_rows: Option<Vec<usize>>,
         frames: Option<Py<FrameBuilder>>,
+        wrap: Option<(Py<PyAny>, Vec<Py<PyAny>>)>,
     ) -> PyResult<Vec<Py<PyAny>>> {
+        if let Some((_, extra)) = &wrap {
+            if extra.len() != calls.len() {
+                return Err(PyValueError::new_err(format!(
+                    "wrap needs one value per call ({} calls, {} values)",
+                    calls.len(),
+                    extra.len()
+                )));
+            }
+        }
         let specs = specs_of(py, calls)?;
         let session = self.inner.clone();
         // A batch of several outlasts the spin window: it waits without spinning.
@@ -838,7 +861,7 @@ impl PySession {
             py,
             async move {
                 // query_df's pages are parsed in the batch already.
-                let in_batch = (!parse_records).then(InBatch::here);
+                let in_batch = (!parse_records).then(|| InBatch::here(wrap));
                 Ok(run_many(
                     session,
                     specs,

@@ -377,3 +377,80 @@ def test_replies_are_wrapped_in_the_batch_each_with_its_own_value(process_server
     assert [r.request.url for r in out] == [process_server.url(f"/echo?i={i}") for i in range(12)]
     assert all(r.request.method == "GET" and r.reason == "OK" for r in out)
     assert all(r.headers["Content-Type"] == "application/json" for r in out)
+
+
+def test_simple_items_fail_and_succeed_in_place(server, closed_port):
+    # Dicts with only method, url and json go through the core's reader of simple
+    # items; failures come back as with any other batch, each knowing its request.
+    def item(url, **extra):
+        return {"method": "POST", "url": url, "json": {"k": 1}, **extra}
+
+    batch = [
+        item(server.url("/echo?i=0")),
+        item(f"http://127.0.0.1:{closed_port}/down"),
+        {"method": "GET", "url": server.url("/status?code=500")},
+        {"method": "get", "url": server.url("/echo?i=3"), "json": None},
+        item("nota-url"),
+    ]
+    with petro.Session() as s:
+        s.auth = ("app", "secret")
+        with pytest.raises(petro.BatchError) as info:
+            s.request_many(batch)
+        out = s.request_many(batch, return_exceptions=True)
+    e = info.value
+    assert [i for i, _ in e.errors] == [1, 4]
+    assert isinstance(e.errors[0][1], petro.ConnectionError)
+    assert isinstance(e.errors[1][1], petro.MissingSchema)
+    assert e.errors[0][1].request.url.endswith("/down")
+    assert e.errors[0][1].request.method == "POST"
+    assert [None if r is None else r.status_code for r in e.responses] == [
+        200,
+        None,
+        500,
+        200,
+        None,
+    ]
+    first = e.responses[0].json()
+    assert first["method"] == "POST" and json.loads(base64.b64decode(first["body"])) == {"k": 1}
+    assert ["Authorization", "Basic " + base64.b64encode(b"app:secret").decode()] in first[
+        "headers"
+    ]
+    assert e.responses[3].json()["method"] == "GET" and e.responses[3].request.method == "GET"
+    assert isinstance(out[1], petro.ConnectionError) and out[0].status_code == 200
+
+
+def test_a_batch_that_is_not_all_simple_items_is_sent_once(server):
+    # The reader of simple items gives up on the tuple at the end before sending
+    # anything; the general path then sends each request once.
+    with petro.Session() as s:
+        before = len(server.requests)
+        batch = [
+            {"method": "POST", "url": server.url(f"/echo?once={i}"), "json": {}} for i in range(5)
+        ]
+        out = s.request_many([*batch, ("GET", server.url("/echo?once=5"))])
+    assert [r.json()["path"] for r in out] == [f"/echo?once={i}" for i in range(6)]
+    paths = [r["path"] for r in server.requests[before:] if "once=" in r["path"]]
+    assert len(paths) == 6, paths
+
+
+def test_a_simple_item_that_cannot_be_sent_raises_before_any_is_sent(server):
+    with petro.Session() as s:
+        before = len(server.requests)
+        batch = [{"method": "POST", "url": server.url("/echo"), "json": {}} for _ in range(3)]
+        batch.append({"method": "POST", "url": server.url("/echo"), "json": {"x": object()}})
+        with pytest.raises(TypeError):
+            s.request_many(batch)
+        with pytest.raises(ValueError, match="method"):
+            s.request_many([{"method": "NOT A METHOD", "url": server.url("/echo")}])
+    assert len(server.requests) == before
+
+
+def test_session_hooks_see_every_reply_of_a_simple_batch(server):
+    seen = []
+    with petro.Session() as s:
+        s.hooks["response"].append(lambda r, *a, **k: seen.append(r.url))
+        out = s.request_many(
+            [{"method": "GET", "url": server.url(f"/echo?h={i}")} for i in range(4)]
+        )
+    assert [r.json()["path"] for r in out] == [f"/echo?h={i}" for i in range(4)]
+    assert sorted(seen) == sorted(server.url(f"/echo?h={i}") for i in range(4))

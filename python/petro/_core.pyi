@@ -57,6 +57,13 @@ class Session:
         frames: FrameBuilder | None = None,
         wrap: tuple[Callable[[RawResponse, Any], Any], list[Any]] | None = None,
     ) -> list[Any]: ...
+    def request_many_simple(
+        self,
+        items: list[Any],
+        templates: tuple[tuple[Any, ...], tuple[Any, ...]],
+        concurrency: int,
+        wrap: Callable[[RawResponse, Any], Any] | None = None,
+    ) -> list[Any] | None: ...
     def request_many_async(
         self,
         calls: list[tuple[Any, ...]],

@@ -196,6 +196,13 @@ class _Call:
 
 #: A ``request_many`` item with only these keys may use the batch's template.
 _SIMPLE_KEYS = frozenset({"method", "url", "json"})
+#: The URL a batch's template is prepared for (see ``Session._batch_template``).
+_TEMPLATE_URL = "http://template.invalid/"
+
+
+def _check_concurrency(concurrency: Any) -> None:
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValueError(f"concurrency must be a positive int, not {concurrency!r}")
 
 
 class Session:
@@ -569,6 +576,10 @@ class Session:
         fewer (the end of the data) are not sent, and None stands in their place;
         ``frames``: the ``_core.FrameBuilder`` the pages are for (it may make their str
         objects as they arrive)."""
+        if not parse_records and type(requests) is list:
+            done = self._request_many_simple(requests, concurrency, return_exceptions)
+            if done is not None:
+                return done
         calls, hooks = self._prepare_many(requests, concurrency)
         # Nothing to log or call per response: the core may make each reply a
         # Response as it arrives, while the others are on their way.
@@ -579,12 +590,45 @@ class Session:
         )
         return self._collect_many(results, calls, hooks, return_exceptions)
 
+    def _request_many_simple(
+        self, requests: list[Any], concurrency: int, return_exceptions: bool
+    ) -> list[Any] | None:
+        """``_request_many`` for a list of simple items (dicts with only a str method and
+        URL and maybe a JSON body) on a session with a batch template: the core reads
+        the items itself, without a call tuple per item made here. None, with nothing
+        sent, when the batch is not one of those."""
+        _check_concurrency(concurrency)
+        template = self._batch_template()
+        if template is None:
+            return None
+        (pairs, tail), (body_pairs, body_tail) = template
+        bare = ("GET", _TEMPLATE_URL, pairs, None, None, *tail)
+        with_body = ("GET", _TEMPLATE_URL, body_pairs, None, 0, *body_tail)
+        plain = not (debug_enabled() or self.hooks.get("response"))
+        results = self._native.request_many_simple(
+            requests, (bare, with_body), concurrency, Response._from_raw if plain else None
+        )
+        if results is None:
+            return None
+        if plain:
+            for r in results:
+                if type(r) is not Response:
+                    break
+            else:
+                return results  # every reply made a Response in the batch
+        calls = [
+            _Call((item["method"], item["url"], *(with_body[2:4]), body, *with_body[5:]))
+            if (body := item.get("json")) is not None
+            else _Call((item["method"], item["url"], *bare[2:]))
+            for item in requests
+        ]
+        return self._collect_many(results, calls, [None] * len(calls), return_exceptions)
+
     def _prepare_many(
         self, requests: Iterable[Mapping[str, Any] | Sequence[Any]], concurrency: int
     ) -> tuple[list[_Call], list[Any]]:
         """Prepare every item of a batch (errors in the arguments raise before any I/O)."""
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValueError(f"concurrency must be a positive int, not {concurrency!r}")
+        _check_concurrency(concurrency)
         if isinstance(requests, (Mapping, str, bytes)):
             raise TypeError("request_many() takes a list of requests (dicts or (method, url))")
         calls: list[_Call] = []
@@ -641,7 +685,7 @@ class Session:
             return None
         out = []
         for body in (None, 0):
-            args = self._prepare("GET", "http://template.invalid/", json=body).args
+            args = self._prepare("GET", _TEMPLATE_URL, json=body).args
             out.append((args[2], args[5:]))
         return out[0], out[1]
 

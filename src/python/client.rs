@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use super::bridge::{self, TaskHandle};
 use super::errors::{internal, to_py};
@@ -494,6 +494,68 @@ fn specs_of(py: Python<'_>, calls: Vec<Bound<'_, PyTuple>>) -> PyResult<Vec<Requ
         .collect()
 }
 
+/// The requests of a batch of simple items (see `request_many_simple`), or
+/// None when an item is not one. The templates are converted once; each item
+/// changes only the method, the URL and the body.
+fn simple_specs(
+    py: Python<'_>,
+    items: &Bound<'_, PyList>,
+    templates: &(Bound<'_, PyTuple>, Bound<'_, PyTuple>),
+) -> PyResult<Option<Vec<RequestSpec>>> {
+    let mut bare = CallArgs::from_tuple(&templates.0)?.into_spec(py)?;
+    let mut with_body = CallArgs::from_tuple(&templates.1)?.into_spec(py)?;
+    for spec in [&mut bare, &mut with_body] {
+        spec.body = None;
+        if spec.trust_env {
+            spec.proxy_env = Some(Arc::new(ProxyEnv::read()));
+        }
+    }
+    let keys = [
+        pyo3::intern!(py, "method"),
+        pyo3::intern!(py, "url"),
+        pyo3::intern!(py, "json"),
+    ];
+    let mut specs = Vec::with_capacity(items.len());
+    // The last method seen, as sent (most batches use one).
+    let mut last_method: Option<(String, http::Method)> = None;
+    for item in items.iter() {
+        let Ok(d) = item.cast::<PyDict>() else {
+            return Ok(None);
+        };
+        let (Some(method), Some(url)) = (d.get_item(keys[0])?, d.get_item(keys[1])?) else {
+            return Ok(None);
+        };
+        let json = d.get_item(keys[2])?;
+        let (Ok(method), Ok(url)) = (method.cast::<PyString>(), url.cast::<PyString>()) else {
+            return Ok(None);
+        };
+        if d.len() != 2 + usize::from(json.is_some()) {
+            return Ok(None); // another key
+        }
+        let json = json.filter(|j| !j.is_none());
+        let mut spec = if json.is_some() {
+            with_body.clone()
+        } else {
+            bare.clone()
+        };
+        let method = method.to_cow()?;
+        spec.method = match &last_method {
+            Some((text, m)) if *text == *method => m.clone(),
+            _ => {
+                let m = parse_method(&method).map_err(|e| PyValueError::new_err(e.message))?;
+                last_method = Some((method.into_owned(), m.clone()));
+                m
+            }
+        };
+        spec.url = url.to_cow()?.into_owned();
+        if let Some(j) = json {
+            spec.body = Some(Bytes::from(json::dumps(py, &j)?));
+        }
+        specs.push(spec);
+    }
+    Ok(Some(specs))
+}
+
 /// A `request_many` result: a response, its body as a page of records when
 /// asked for (inner None: the body is not one), and whether orjson may parse
 /// its body (`json::orjson_can_parse`). None: not sent (see `run_many`).
@@ -614,6 +676,9 @@ async fn run_many(
         .await
 }
 
+/// `(f, extra)`: how a batch's responses become `petro.Response` (see [`InBatch`]).
+type Wrap = (Py<PyAny>, Option<Vec<Py<PyAny>>>);
+
 /// A `request_many` result in its place: still native, or already the
 /// Python object it becomes.
 // Unboxed on purpose: one slot per request, made once per batch, where a box
@@ -637,9 +702,9 @@ enum Slot {
 struct InBatch {
     /// The connections live on the current-thread runtime (see `wait`).
     blocking: bool,
-    /// `(f, extra)`: each response `r` of call `i` becomes `f(r, extra[i])`
-    /// (`petro.Response._from_raw`); one that raises stays `r`.
-    wrap: Option<(Py<PyAny>, Vec<Py<PyAny>>)>,
+    /// Each response `r` of call `i` becomes `f(r, extra[i])` (None without
+    /// `extra`; `f` is `petro.Response._from_raw`); one that raises stays `r`.
+    wrap: Option<Wrap>,
     /// Body bytes that may still be parsed ahead ([`PREPARSE_BUDGET`]).
     budget: usize,
     on: bool,
@@ -656,7 +721,7 @@ const GIL_WAIT_MAX: Duration = Duration::from_millis(1);
 
 impl InBatch {
     /// For a batch polled on this thread's runtime (call inside it).
-    fn here(wrap: Option<(Py<PyAny>, Vec<Py<PyAny>>)>) -> InBatch {
+    fn here(wrap: Option<Wrap>) -> InBatch {
         InBatch {
             blocking: runtime::on_blocking_runtime(),
             wrap,
@@ -675,8 +740,12 @@ impl InBatch {
                 let response = matches!(r, Some((Ok(_), _, _)));
                 let mut v = one_to_py(py, r, self.blocking, Some(&mut self.budget));
                 if let (true, Ok(raw), Some((f, extra))) = (response, &v, &self.wrap) {
-                    if let Some(x) = extra.get(i) {
-                        if let Ok(wrapped) = f.call1(py, (raw.clone_ref(py), x.clone_ref(py))) {
+                    let x = match extra {
+                        Some(values) => values.get(i).map(|x| x.clone_ref(py)),
+                        None => Some(py.None()),
+                    };
+                    if let Some(x) = x {
+                        if let Ok(wrapped) = f.call1(py, (raw.clone_ref(py), x)) {
                             v = Ok(wrapped);
                         }
                     }
@@ -854,28 +923,40 @@ impl PySession {
             }
         }
         let specs = specs_of(py, calls)?;
-        let session = self.inner.clone();
-        // A batch of several outlasts the spin window: it waits without spinning.
-        let spin = specs.len() <= 1;
-        let (results, blocking) = wait_for(
+        let wrap = wrap.map(|(f, extra)| (f, Some(extra)));
+        self.batch(
             py,
-            async move {
-                // query_df's pages are parsed in the batch already.
-                let in_batch = (!parse_records).then(|| InBatch::here(wrap));
-                Ok(run_many(
-                    session,
-                    specs,
-                    concurrency,
-                    parse_records,
-                    frames,
-                    page_rows,
-                    in_batch,
-                )
-                .await)
-            },
-            spin,
-        )?;
-        slots_to_py(py, results, blocking)
+            specs,
+            concurrency,
+            parse_records,
+            page_rows,
+            frames,
+            wrap,
+        )
+    }
+
+    /// `request_many` for a batch of simple items, dicts with only the keys
+    /// "method" and "url" (str) and maybe "json": each is sent as `templates`
+    /// say, the call tuples `Session._prepare` gives such an item without and
+    /// with a body, its own method, URL and JSON body put in. The items are
+    /// read here, with no tuple per item made in Python. Returns None, having
+    /// sent nothing, when an item is not simple. `wrap`: as for `request_many`,
+    /// with None as each call's value.
+    #[pyo3(signature = (items, templates, concurrency, wrap = None))]
+    fn request_many_simple(
+        &self,
+        py: Python<'_>,
+        items: Bound<'_, PyList>,
+        templates: (Bound<'_, PyTuple>, Bound<'_, PyTuple>),
+        concurrency: usize,
+        wrap: Option<Py<PyAny>>,
+    ) -> PyResult<Option<Vec<Py<PyAny>>>> {
+        let Some(specs) = simple_specs(py, &items, &templates)? else {
+            return Ok(None);
+        };
+        let wrap = wrap.map(|f| (f, None));
+        self.batch(py, specs, concurrency, false, None, None, wrap)
+            .map(Some)
     }
 
     /// `request_many` for asyncio: the list reaches `on_done` like `request_async`.
@@ -941,6 +1022,44 @@ impl PySession {
 }
 
 type SharedStream = Arc<tokio::sync::Mutex<Option<BodyStream>>>;
+
+impl PySession {
+    /// Run a batch's requests (see `request_many`).
+    #[allow(clippy::too_many_arguments)]
+    fn batch(
+        &self,
+        py: Python<'_>,
+        specs: Vec<RequestSpec>,
+        concurrency: usize,
+        parse_records: bool,
+        page_rows: Option<Vec<usize>>,
+        frames: Option<Py<FrameBuilder>>,
+        wrap: Option<Wrap>,
+    ) -> PyResult<Vec<Py<PyAny>>> {
+        let session = self.inner.clone();
+        // A batch of several outlasts the spin window: it waits without spinning.
+        let spin = specs.len() <= 1;
+        let (results, blocking) = wait_for(
+            py,
+            async move {
+                // query_df's pages are parsed in the batch already.
+                let in_batch = (!parse_records).then(|| InBatch::here(wrap));
+                Ok(run_many(
+                    session,
+                    specs,
+                    concurrency,
+                    parse_records,
+                    frames,
+                    page_rows,
+                    in_batch,
+                )
+                .await)
+            },
+            spin,
+        )?;
+        slots_to_py(py, results, blocking)
+    }
+}
 
 /// The core's response as Python sees it (`petro.Response` wraps it).
 #[pyclass(name = "RawResponse", module = "petro._core", frozen)]

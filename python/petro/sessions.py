@@ -537,6 +537,12 @@ class Session:
         cancels them all. An error status (4xx/5xx) is a response, not a failure: call
         ``raise_for_status()`` on the ones you care about.
 
+        Each reply becomes a ``Response`` while the others are still on their way, and a
+        small JSON body (a JSON Content-Type, UTF-8, up to 256 KiB; 8 MiB per batch) is
+        parsed then, so its first ``.json()`` returns at once (later calls parse again).
+        This needs the GIL during the batch; if another thread keeps it waiting, the rest
+        is done after the last reply instead.
+
         Args:
             requests: the requests, as dicts or ``(method, url)`` tuples.
             concurrency: most requests in flight at once (default 16).

@@ -57,6 +57,9 @@ enum Transport {
 struct PoolInner {
     pid: u32,
     clients: HashMap<ClientKey, Transport>,
+    /// The client found last, looked at first: a batch asks for the same one
+    /// for every request (a key compare, not a SipHash of the key each time).
+    last: Option<(ClientKey, Transport)>,
 }
 
 /// Keep-alive connections, shared by any number of sessions.
@@ -76,6 +79,7 @@ impl Pool {
             inner: Mutex::new(PoolInner {
                 pid: std::process::id(),
                 clients: HashMap::new(),
+                last: None,
             }),
         }
     }
@@ -84,6 +88,7 @@ impl Pool {
     pub fn clear(&self) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.clients.clear();
+        inner.last = None;
     }
 
     fn client(&self, key: &ClientKey) -> Result<Transport> {
@@ -95,16 +100,26 @@ impl Pool {
             // Forked: the parent's connections are not ours to use or close.
             let old = std::mem::take(&mut inner.clients);
             std::mem::forget(old);
+            std::mem::forget(inner.last.take());
             inner.pid = pid;
         }
-        if let Some(client) = inner.clients.get(key) {
-            return Ok(client.clone());
+        if let Some((k, client)) = &inner.last {
+            if k == key {
+                return Ok(client.clone());
+            }
         }
-        let client = build_client(key)?;
-        if inner.clients.len() >= MAX_CLIENTS {
-            inner.clients.clear();
-        }
-        inner.clients.insert(key.clone(), client.clone());
+        let client = match inner.clients.get(key) {
+            Some(client) => client.clone(),
+            None => {
+                let client = build_client(key)?;
+                if inner.clients.len() >= MAX_CLIENTS {
+                    inner.clients.clear();
+                }
+                inner.clients.insert(key.clone(), client.clone());
+                client
+            }
+        };
+        inner.last = Some((key.clone(), client.clone()));
         Ok(client)
     }
 }
@@ -635,14 +650,16 @@ fn owned_headers(h: &HeaderMap) -> HeaderMap {
         all.extend_from_slice(v.as_bytes());
     }
     let all = all.freeze();
-    let mut out = HeaderMap::with_capacity(h.len());
+    // The map's own structure, cloned (no name hashed again), each value then
+    // replaced by its copy: `values_mut` visits them in `values`' order.
+    let mut out = h.clone();
     let mut at = 0;
-    for (name, v) in h {
+    for v in out.values_mut() {
         let end = at + v.len();
-        let mut copy =
-            HeaderValue::from_maybe_shared(all.slice(at..end)).unwrap_or_else(|_| v.clone());
-        copy.set_sensitive(v.is_sensitive());
-        out.append(name.clone(), copy);
+        if let Ok(mut copy) = HeaderValue::from_maybe_shared(all.slice(at..end)) {
+            copy.set_sensitive(v.is_sensitive());
+            *v = copy;
+        }
         at = end;
     }
     out

@@ -559,7 +559,9 @@ fn simple_specs(
 /// A `request_many` result: a response, its body as a page of records when
 /// asked for (inner None: the body is not one), and whether orjson may parse
 /// its body (`json::orjson_can_parse`). None: not sent (see `run_many`).
-type ManyResult = Option<(Result<Response, Error>, Option<Option<Page>>, bool)>;
+/// Boxed: a result is moved several times on its way to its slot (a ~650-byte
+/// memcpy each time, unboxed).
+type ManyResult = Option<Box<(Result<Response, Error>, Option<Option<Page>>, bool)>>;
 
 /// `session.execute(spec)`, then (still off the GIL) whether orjson may parse
 /// the body: `.json()` then need not scan it.
@@ -639,12 +641,12 @@ async fn run_many(
                             end.fetch_min(i, Ordering::Relaxed);
                         }
                     }
-                    return Some((resp, page, false));
+                    return Some(Box::new((resp, page, false)));
                 }
-                Some(match execute_checked(session, spec).await {
+                Some(Box::new(match execute_checked(session, spec).await {
                     Ok((resp, ok)) => (Ok(resp), None, ok),
                     Err(e) => (Err(e), None, false),
-                })
+                }))
             };
             async move { (i, one.await) }
         })
@@ -681,9 +683,6 @@ type Wrap = (Py<PyAny>, Option<Vec<Py<PyAny>>>);
 
 /// A `request_many` result in its place: still native, or already the
 /// Python object it becomes.
-// Unboxed on purpose: one slot per request, made once per batch, where a box
-// would cost an allocation per result.
-#[allow(clippy::large_enum_variant)]
 enum Slot {
     Native(ManyResult),
     Python(PyResult<Py<PyAny>>),
@@ -737,7 +736,7 @@ impl InBatch {
                 self.on = false;
             }
             for (i, r) in chunk {
-                let response = matches!(r, Some((Ok(_), _, _)));
+                let response = matches!(r.as_deref(), Some((Ok(_), _, _)));
                 let mut v = one_to_py(py, r, self.blocking, Some(&mut self.budget));
                 if let (true, Ok(raw), Some((f, extra))) = (response, &v, &self.wrap) {
                     let x = match extra {
@@ -777,7 +776,7 @@ fn one_to_py(
     blocking: bool,
     preparse: Option<&mut usize>,
 ) -> PyResult<Py<PyAny>> {
-    match r {
+    match r.map(|b| *b) {
         None => Ok(py.None()),
         Some((Ok(resp), page, orjson_ok)) => {
             // A parsed page points into the Rust body: no second copy then.

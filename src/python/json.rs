@@ -13,6 +13,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::PyTypeInfo;
 
 use super::errors::new_error;
 use crate::http::jsonfmt;
@@ -120,39 +121,39 @@ fn write(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>, depth: usize) -> Result<(), 
             "Circular reference detected, or nesting deeper than {MAX_DEPTH} levels"
         ))));
     }
+    // The exact built-in types first, each a pointer compare: the subclass
+    // checks below ask Python for the type's flags (a call each under abi3).
+    let py = obj.py();
+    let ty = obj.get_type_ptr();
+    if ty == PyString::type_object_raw(py) {
+        if let Ok(s) = obj.cast_exact::<PyString>() {
+            return write_text(out, s);
+        }
+    } else if ty == PyDict::type_object_raw(py) {
+        if let Ok(d) = obj.cast_exact::<PyDict>() {
+            return write_dict(out, d, depth);
+        }
+    } else if ty == PyInt::type_object_raw(py) {
+        if let Ok(i) = obj.cast_exact::<PyInt>() {
+            return write_int(out, i);
+        }
+    } else if ty == PyList::type_object_raw(py) {
+        if let Ok(l) = obj.cast_exact::<PyList>() {
+            return write_seq(out, l.iter(), depth);
+        }
+    }
     if obj.is_none() {
         out.extend_from_slice(b"null");
     } else if let Ok(s) = obj.cast::<PyString>() {
-        let text = s.to_cow().map_err(|_| {
-            fail(Failure::Value(
-                "String contains a lone surrogate and cannot be encoded".into(),
-            ))
-        })?;
-        jsonfmt::write_str(out, &text);
+        write_text(out, s)?;
     } else if let Ok(b) = obj.cast::<PyBool>() {
         out.extend_from_slice(if b.is_true() { b"true" } else { b"false" });
     } else if let Ok(i) = obj.cast::<PyInt>() {
-        match i.extract::<i64>() {
-            Ok(v) => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
-            Err(_) => out.extend_from_slice(big_int_text(i)?.as_bytes()),
-        }
+        write_int(out, i)?;
     } else if let Ok(f) = obj.cast::<PyFloat>() {
         out.extend_from_slice(float_text(f.value())?.as_bytes());
     } else if let Ok(d) = obj.cast::<PyDict>() {
-        out.push(b'{');
-        for (n, (k, v)) in d.iter().enumerate() {
-            if n > 0 {
-                out.extend_from_slice(b", ");
-            }
-            let key = dict_key(&k)?;
-            jsonfmt::write_str(out, &key);
-            out.extend_from_slice(b": ");
-            write(out, &v, depth + 1).map_err(|mut f| {
-                f.path.push(key_segment(&key));
-                f
-            })?;
-        }
-        out.push(b'}');
+        write_dict(out, d, depth)?;
     } else if let Ok(l) = obj.cast::<PyList>() {
         write_seq(out, l.iter(), depth)?;
     } else if let Ok(t) = obj.cast::<PyTuple>() {
@@ -167,6 +168,42 @@ fn write(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>, depth: usize) -> Result<(), 
             "Object of type {name} is not JSON serializable"
         ))));
     }
+    Ok(())
+}
+
+fn write_text(out: &mut Vec<u8>, s: &Bound<'_, PyString>) -> Result<(), Fail> {
+    let text = s.to_cow().map_err(|_| {
+        fail(Failure::Value(
+            "String contains a lone surrogate and cannot be encoded".into(),
+        ))
+    })?;
+    jsonfmt::write_str(out, &text);
+    Ok(())
+}
+
+fn write_int(out: &mut Vec<u8>, i: &Bound<'_, PyInt>) -> Result<(), Fail> {
+    match i.extract::<i64>() {
+        Ok(v) => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+        Err(_) => out.extend_from_slice(big_int_text(i)?.as_bytes()),
+    }
+    Ok(())
+}
+
+fn write_dict(out: &mut Vec<u8>, d: &Bound<'_, PyDict>, depth: usize) -> Result<(), Fail> {
+    out.push(b'{');
+    for (n, (k, v)) in d.iter().enumerate() {
+        if n > 0 {
+            out.extend_from_slice(b", ");
+        }
+        let key = dict_key(&k)?;
+        jsonfmt::write_str(out, &key);
+        out.extend_from_slice(b": ");
+        write(out, &v, depth + 1).map_err(|mut f| {
+            f.path.push(key_segment(&key));
+            f
+        })?;
+    }
+    out.push(b'}');
     Ok(())
 }
 
@@ -191,7 +228,13 @@ fn write_seq<'py>(
 
 /// A key as text: borrowed from a str key (no copy), made for the others.
 fn dict_key<'a>(k: &'a Bound<'_, PyAny>) -> Result<Cow<'a, str>, Fail> {
-    if let Ok(s) = k.cast::<PyString>() {
+    // An exact str (nearly every key) by a pointer compare, as in `write`.
+    let exact = k.get_type_ptr() == PyString::type_object_raw(k.py());
+    if let Ok(s) = if exact {
+        k.cast_exact::<PyString>()
+    } else {
+        k.cast::<PyString>()
+    } {
         return s
             .to_cow()
             .map_err(|_| fail(Failure::Value("Key contains a lone surrogate".into())));

@@ -209,3 +209,29 @@ def test_query_df_sends_no_page_past_the_end_but_in_flight_ones(server, total):
     pages = [r for r in server.requests[before:] if r["path"] == "/api/data/query"]
     needed = total // 50 + 1  # the last one short (or empty)
     assert needed <= len(pages) <= needed + 3
+
+
+def test_columns_of_nulls(client, monkeypatch):
+    # Only None: kind "null", an object column of None without pandas' inference.
+    # None and missing mixed: inferred as before (NaN floats, as the dict path gives).
+    recs = [{"id": f"n{i}", "none": None, **({"gap": None} if i % 2 else {})} for i in range(10)]
+    client.data.create("Nulls", recs)
+    kinds = {}
+    real = _frames.from_columns
+
+    def spy(columns):
+        kinds.update({name: kind for name, kind, *_ in columns})
+        return real(columns)
+
+    monkeypatch.setattr(_frames, "from_columns", spy)
+    df = same(client, "Nulls", page_size=3, concurrency=2)
+    assert kinds["none"] == "null" and kinds["gap"] == "object"
+    assert df["none"].dtype == object and df["none"].tolist() == [None] * 10
+
+
+def test_text_columns_not_starting_with_a_date_are_left_as_text(client):
+    recs = [{"id": f"t{i}", "when": "2021-01-01" if i else "soon", "day": "2021-01-02"}
+            for i in range(30)]  # fmt: skip
+    client.data.create("Texts", recs)
+    df = same(client, "Texts")
+    assert df.loc[1, "when"] == "2021-01-01" and str(df["day"].dtype).startswith("datetime64")

@@ -25,6 +25,16 @@ def _looks_like_dates(values: Any) -> bool:
     return seen > 0
 
 
+def _may_hold_dates(values: Any) -> bool:
+    """False when the first value of a column of str/None/NaN values (an object array)
+    is no ISO date: ``_parse_dates`` would then leave it as it is. Checked on the array
+    itself, without the pandas calls ``_parse_dates`` makes to find its sample."""
+    for v in values[:200]:
+        if isinstance(v, str):
+            return _ISO_DATE.match(v) is not None
+    return True  # no str in the first 200: let _parse_dates look further
+
+
 def _parse_dates(df: Any, col: Any) -> None:
     """Turn a text column of ISO dates into datetimes (in place)."""
     import pandas as pd
@@ -120,7 +130,11 @@ def from_columns(columns: list[tuple[str, str, Any, Any, bool]]) -> Any:
         elif kind == "str":
             # Only str, None and NaN: straight to the dtype pandas infers for text.
             data[name] = pd.Series(values, dtype=_text_dtype(), copy=False)
-            text.append(name)
+            if _may_hold_dates(values):
+                text.append(name)
+        elif kind == "null":
+            # Every value None: what infer_objects would leave it, and no dates.
+            data[name] = pd.Series(values, dtype=object, copy=False)
         else:
             series = pd.Series(values, dtype=object)
             data[name] = series.infer_objects() if len(series) else series

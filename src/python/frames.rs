@@ -1004,10 +1004,12 @@ impl Part {
     fn count(&self, k: &mut Kinds) {
         let Some(c) = &self.col else {
             k.null += self.rows;
+            k.missing += self.rows;
             return;
         };
         let absent = c.state.iter().filter(|&&s| s != PRESENT).count();
         k.null += absent;
+        k.missing += c.state.iter().filter(|&&s| s == MISSING).count();
         let present = self.rows - absent.min(self.rows);
         match &c.vals {
             Vals::Empty => {}
@@ -1140,6 +1142,7 @@ impl FrameBuilder {
     /// - `"object"`: an object array of Python values (str shared when
     ///   repeated; NaN where the record lacks the field, None where it is
     ///   null); `"str"` the same when the values are only str, null and missing;
+    ///   `"null"` the same when every value is None (no inference can change it);
     /// - with `arrow_text`, such a text column is `"arrow_str"` instead: `data`
     ///   `(offsets, chars)`, Arrow `large_string` buffers (int64 offsets, UTF-8
     ///   bytes as uint8), `missing` the validity bitmap as uint8 (None: no
@@ -1185,7 +1188,10 @@ impl FrameBuilder {
 
 #[derive(Default)]
 struct Kinds {
+    /// Null or missing.
     null: usize,
+    /// Of those, missing (the record lacks the field).
+    missing: usize,
     int: usize,
     float: usize,
     bool: usize,
@@ -1212,6 +1218,8 @@ enum Sink {
         strs: StrCache,
         /// Only str, null and missing (pandas' text dtype applies).
         text: bool,
+        /// Only null (None): pandas would infer nothing else.
+        only_null: bool,
     },
     /// Only str, null and missing, as Arrow `large_string` buffers.
     Arrow(ArrowText),
@@ -1342,6 +1350,7 @@ impl Sink {
             values: Vec::with_capacity(n),
             strs: StrCache::new(),
             text,
+            only_null: false,
         }
     }
 
@@ -1363,7 +1372,13 @@ impl Sink {
         let present = n.saturating_sub(k.null);
         let words = || Vec::with_capacity(n);
         if present == 0 {
-            Sink::object(n, false)
+            let mut sink = Sink::object(n, false);
+            if k.missing == 0 {
+                if let Sink::Object { only_null, .. } = &mut sink {
+                    *only_null = true;
+                }
+            }
+            sink
         } else if k.int == present {
             Sink::Int {
                 data: words(),
@@ -1515,8 +1530,19 @@ impl Sink {
             Sink::Float(data) => ("float", array(py, data), None, false),
             Sink::Bool(data) => ("bool", array(py, data), None, false),
             Sink::Dates { data, utc, .. } => ("datetime", array(py, data), None, utc),
-            Sink::Object { values, text, .. } => (
-                if text { "str" } else { "object" },
+            Sink::Object {
+                values,
+                text,
+                only_null,
+                ..
+            } => (
+                if text {
+                    "str"
+                } else if only_null {
+                    "null"
+                } else {
+                    "object"
+                },
                 array(py, values),
                 None,
                 false,

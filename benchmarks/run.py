@@ -37,8 +37,8 @@ from data import QUERY_BODY, check_records, check_reply, digest, dumps  # noqa: 
 
 PROFILES: dict[str, dict[str, Any]] = {
     "full": {
-        "w1_n": 2000, "w1_rounds": 7, "w2_rounds": 9, "w3_n": 1000, "w3_rounds": 5,
-        "wrk_s": 3, "w4_rounds": 3, "w5_runs": 20, "w6_records": 100_000, "w6_rounds": 5,
+        "w1_n": 2000, "w1_rounds": 7, "w2_rounds": 9, "w3_n": 1000, "w3_rounds": 9,
+        "wrk_s": 2, "w4_rounds": 3, "w5_runs": 20, "w6_records": 100_000, "w6_rounds": 7,
         "idx_records": 1_000_000, "idx_queries": 50,
     },
     "quick": {

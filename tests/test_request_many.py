@@ -273,6 +273,12 @@ def test_pages_past_a_short_page_are_not_sent(server, concurrency):
     assert None not in out and len(server.requests) - before == sent.count(True) + 10
 
 
+def ahead(r):
+    """True while a reply's body value, parsed in its batch, waits for ``.json()``
+    (kept by the Response when the batch made it one, else by its RawResponse)."""
+    return r._parsed is not None or r._raw.parsed_ahead
+
+
 def test_small_json_replies_are_parsed_as_the_batch_goes_on(process_server):
     # The first .json() hands over the value parsed in the batch; later calls parse
     # again: a fresh object each time, as requests gives.
@@ -280,13 +286,17 @@ def test_small_json_replies_are_parsed_as_the_batch_goes_on(process_server):
         out = s.request_many(
             [("GET", process_server.url(f"/echo?i={i}")) for i in range(20)], concurrency=4
         )
-    assert all(r._raw.parsed_ahead for r in out)
+    assert all(ahead(r) for r in out)
     first = out[0].json()
-    assert not out[0]._raw.parsed_ahead
+    assert not ahead(out[0])
     again = out[0].json()
     assert first == again and first is not again
     first["path"] = "changed"
     assert out[0].json()["path"] == "/echo?i=0"
+    # A caller who set the encoding or read the body gets the body parsed as usual.
+    out[1].encoding = "utf-8"
+    assert out[1].json()["path"] == "/echo?i=1" and ahead(out[1])
+    assert out[2].content and out[2].json()["path"] == "/echo?i=2" and ahead(out[2])
     assert [r.json()["path"] for r in out] == [f"/echo?i={i}" for i in range(20)]
 
 
@@ -303,7 +313,7 @@ def test_only_small_json_replies_are_parsed_ahead(process_server):
     ]
     with petro.Session() as s:
         out = s.request_many(batch)
-    assert [r._raw.parsed_ahead for r in out] == [False, False, False, True, False]
+    assert [ahead(r) for r in out] == [False, False, False, True, False]
     assert out[0].json() == {"a": 1}
     assert len(out[1].json()) == 40000
     with pytest.raises(petro.exceptions.JSONDecodeError):
@@ -322,7 +332,7 @@ def test_parsing_ahead_stops_at_its_budget(process_server):
         out = s.request_many(
             [("GET", process_server.url(f"/records?n={n}"))] * (fits + 8), concurrency=4
         )
-    assert sum(r._raw.parsed_ahead for r in out) == fits
+    assert sum(ahead(r) for r in out) == fits
     assert all(len(r.json()) == n for r in out)
 
 
@@ -348,8 +358,8 @@ def test_a_batch_kept_waiting_for_the_gil_stops_parsing_ahead(process_server):
     finally:
         sys.setswitchinterval(interval)
     out = done["out"]
-    ahead = [r._raw.parsed_ahead for r in out]
-    assert ahead.count(True) <= 1, ahead
+    kept = [ahead(r) for r in out]
+    assert kept.count(True) <= 1, kept
     assert [r.json()["path"] for r in out] == [f"/echo?i={i}" for i in range(30)]
 
 
@@ -360,11 +370,13 @@ def test_replies_are_wrapped_in_the_batch_each_with_its_own_value(process_server
         )
         args = [c.args for c in calls]
         out = s._native.request_many(
-            args, 3, wrap=(lambda raw, x: (x, raw.status), list(range(12)))
+            args, 3, wrap=(lambda raw, x, parsed: (x, raw.status, parsed), list(range(12)))
         )
-        assert out == [(i, 200) for i in range(12)]
+        assert [o[:2] for o in out] == [(i, 200) for i in range(12)]
+        # Each reply's value, parsed in the batch, is handed to the wrapper.
+        assert [o[2]["path"] for o in out] == [f"/echo?i={i}" for i in range(12)]
 
-        def refuse(raw, x):
+        def refuse(raw, x, parsed):
             raise RuntimeError("no")
 
         out = s._native.request_many(args, 3, wrap=(refuse, [None] * 12))

@@ -55,14 +55,14 @@ class Session:
         parse_records: bool = False,
         page_rows: list[int] | None = None,
         frames: FrameBuilder | None = None,
-        wrap: tuple[Callable[[RawResponse, Any], Any], list[Any]] | None = None,
+        wrap: tuple[Callable[[RawResponse, Any, Any], Any], list[Any]] | None = None,
     ) -> list[Any]: ...
     def request_many_simple(
         self,
         items: list[Any],
         templates: tuple[tuple[Any, ...], tuple[Any, ...]],
         concurrency: int,
-        wrap: Callable[[RawResponse, Any], Any] | None = None,
+        wrap: Callable[[RawResponse, Any, Any], Any] | None = None,
     ) -> list[Any] | None: ...
     def request_many_async(
         self,

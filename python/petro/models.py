@@ -137,15 +137,22 @@ class Response:
     _elapsed: datetime.timedelta | None = None
     raw: Any = None
     connection: Any = None
+    # The body's value, parsed while its request_many batch went on; the first
+    # `.json()` that would parse the body as it is takes it.
+    _parsed: Any = None
 
     @classmethod
-    def _from_raw(cls, raw: Any, request: PreparedRequest | None = None) -> Response:
+    def _from_raw(
+        cls, raw: Any, request: PreparedRequest | None = None, parsed: Any = None
+    ) -> Response:
         self = cls.__new__(cls)
         self._raw = raw
         self._request = request
         self.status_code = raw.status
         self.url = raw.url
         self.reason = raw.reason
+        if parsed is not None:
+            self._parsed = parsed
         return self
 
     # -- head ---------------------------------------------------------------
@@ -326,6 +333,15 @@ class Response:
         Raises:
             JSONDecodeError: the body is not valid JSON (also a ``json.JSONDecodeError``).
         """
+        parsed = self._parsed
+        if (
+            parsed is not None
+            and not kwargs
+            and self._encoding is _NOT_READ
+            and self._content is _NOT_READ
+        ):
+            self._parsed = None  # handed over once; later calls parse again
+            return parsed
         raw = self._raw
         # The common case was decided in Rust on arrival, without .encoding or the header dict.
         fast = not kwargs and self._encoding is _NOT_READ and raw is not None and raw.utf8_json

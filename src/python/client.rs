@@ -701,8 +701,9 @@ enum Slot {
 struct InBatch {
     /// The connections live on the current-thread runtime (see `wait`).
     blocking: bool,
-    /// Each response `r` of call `i` becomes `f(r, extra[i])` (None without
-    /// `extra`; `f` is `petro.Response._from_raw`); one that raises stays `r`.
+    /// Each response `r` of call `i` becomes `f(r, extra[i], parsed)` (None
+    /// without `extra`; `parsed`: the body's value parsed ahead, or None; `f`
+    /// is `petro.Response._from_raw`); one that raises stays `r`.
     wrap: Option<Wrap>,
     /// Body bytes that may still be parsed ahead ([`PREPARSE_BUDGET`]).
     budget: usize,
@@ -744,7 +745,15 @@ impl InBatch {
                         None => Some(py.None()),
                     };
                     if let Some(x) = x {
-                        if let Ok(wrapped) = f.call1(py, (raw.clone_ref(py), x)) {
+                        // The parsed body goes into the Response itself: `.json()`
+                        // then hands it over without touching the RawResponse.
+                        let parsed = raw
+                            .bind(py)
+                            .cast::<PyRawResponse>()
+                            .ok()
+                            .and_then(|r| r.get().take_parsed())
+                            .unwrap_or_else(|| py.None());
+                        if let Ok(wrapped) = f.call1(py, (raw.clone_ref(py), x, parsed)) {
                             v = Ok(wrapped);
                         }
                     }
@@ -1246,6 +1255,11 @@ impl PyRawResponse {
     /// The Content-Type names JSON (`application/json`, `...+json`).
     fn json_type(&self) -> bool {
         content_type_of(&self.headers).is_some_and(|c| has_ascii_ci(&c, "json"))
+    }
+
+    /// The body's value parsed ahead, handed over once.
+    fn take_parsed(&self) -> Option<Py<PyAny>> {
+        self.parsed.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
     /// The page of records `request_many` parsed, once (None: not parsed;

@@ -142,6 +142,22 @@ def test_concurrency_is_bounded(server):
     assert took >= 0.4
 
 
+def check_down_and_not_a_url(e):
+    """The BatchError of a batch of 5 whose 2nd item's server is down and whose 5th
+    URL is not one (the 3rd answers 500, a response)."""
+    assert [i for i, _ in e.errors] == [1, 4]
+    assert isinstance(e.errors[0][1], petro.ConnectionError)
+    assert isinstance(e.errors[1][1], petro.MissingSchema)
+    assert e.errors[0][1].request.url.endswith("/down")
+    assert [None if r is None else r.status_code for r in e.responses] == [
+        200,
+        None,
+        500,
+        200,
+        None,
+    ]
+
+
 def test_failures_are_collected_after_everything_ends(server, closed_port):
     with petro.Session() as s:
         batch = [
@@ -155,17 +171,7 @@ def test_failures_are_collected_after_everything_ends(server, closed_port):
             s.request_many(batch)
         e = info.value
         assert isinstance(e, petro.RequestException)
-        assert [i for i, _ in e.errors] == [1, 4]
-        assert isinstance(e.errors[0][1], petro.ConnectionError)
-        assert isinstance(e.errors[1][1], petro.MissingSchema)
-        assert e.errors[0][1].request.url.endswith("/down")
-        assert [None if r is None else r.status_code for r in e.responses] == [
-            200,
-            None,
-            500,
-            200,
-            None,
-        ]
+        check_down_and_not_a_url(e)
         assert "2 of 5 requests failed" in str(e)
         assert e.responses[3].text == "slow"  # the slow one finished before raising
 
@@ -410,18 +416,8 @@ def test_simple_items_fail_and_succeed_in_place(server, closed_port):
             s.request_many(batch)
         out = s.request_many(batch, return_exceptions=True)
     e = info.value
-    assert [i for i, _ in e.errors] == [1, 4]
-    assert isinstance(e.errors[0][1], petro.ConnectionError)
-    assert isinstance(e.errors[1][1], petro.MissingSchema)
-    assert e.errors[0][1].request.url.endswith("/down")
+    check_down_and_not_a_url(e)
     assert e.errors[0][1].request.method == "POST"
-    assert [None if r is None else r.status_code for r in e.responses] == [
-        200,
-        None,
-        500,
-        200,
-        None,
-    ]
     first = e.responses[0].json()
     assert first["method"] == "POST" and json.loads(base64.b64decode(first["body"])) == {"k": 1}
     assert ["Authorization", "Basic " + base64.b64encode(b"app:secret").decode()] in first[

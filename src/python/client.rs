@@ -1112,6 +1112,16 @@ pub struct PyRawResponse {
     parsed: std::sync::Mutex<Option<Py<PyAny>>>,
 }
 
+/// Whether a `RawResponse` slot holds a value (a poisoned lock still holds its data).
+fn is_set<T>(slot: &std::sync::Mutex<Option<T>>) -> bool {
+    slot.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+}
+
+/// A `RawResponse` slot's value, taken (handed over once).
+fn take<T>(slot: &std::sync::Mutex<Option<T>>) -> Option<T> {
+    slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+}
+
 /// Header pairs as http.client shows them (values as Latin-1).
 fn header_pairs(map: &http::HeaderMap) -> Vec<(String, String)> {
     map.iter()
@@ -1259,16 +1269,13 @@ impl PyRawResponse {
 
     /// The body's value parsed ahead, handed over once.
     fn take_parsed(&self) -> Option<Py<PyAny>> {
-        self.parsed.lock().unwrap_or_else(|e| e.into_inner()).take()
+        take(&self.parsed)
     }
 
     /// The page of records `request_many` parsed, once (None: not parsed;
     /// Some(None): the body is not a page of records).
     pub(crate) fn take_records(&self) -> Option<Option<Page>> {
-        self.records
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
+        take(&self.records)
     }
 
     /// `from_core`, making a body that orjson will parse a Python bytes object
@@ -1389,10 +1396,7 @@ impl PyRawResponse {
     /// True when the body has been read into memory.
     #[getter]
     fn is_read(&self) -> bool {
-        self.body
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some()
+        is_set(&self.body)
     }
 
     /// The whole body as bytes (reads the rest of a stream).
@@ -1408,16 +1412,13 @@ impl PyRawResponse {
     /// the first `json()`.
     #[getter]
     fn parsed_ahead(&self) -> bool {
-        self.parsed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some()
+        is_set(&self.parsed)
     }
 
     /// Parse the body as JSON straight from the Rust buffer (the first call
     /// after `request_many` hands over the value parsed as the batch went on).
     fn json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        if let Some(v) = self.parsed.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(v) = take(&self.parsed) {
             return Ok(v.into_bound(py));
         }
         if let Some(b) = &self.py_body {

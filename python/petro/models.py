@@ -333,15 +333,17 @@ class Response:
         Raises:
             JSONDecodeError: the body is not valid JSON (also a ``json.JSONDecodeError``).
         """
-        parsed = self._parsed
         if (
-            parsed is not None
+            self._parsed is not None
             and not kwargs
             and self._encoding is _NOT_READ
             and self._content is _NOT_READ
         ):
-            self._parsed = None  # handed over once; later calls parse again
-            return parsed
+            # Handed over once (later calls parse again). dict.pop is one step under
+            # the GIL: two threads calling .json() at once never share the value.
+            parsed = self.__dict__.pop("_parsed", None)
+            if parsed is not None:
+                return parsed
         raw = self._raw
         # The common case was decided in Rust on arrival, without .encoding or the header dict.
         fast = not kwargs and self._encoding is _NOT_READ and raw is not None and raw.utf8_json

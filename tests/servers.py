@@ -214,6 +214,9 @@ class TestServer:
         return self
 
     def stop(self):
+        # From here on, a handler's error is a kept-alive connection dropped as the
+        # tests end (its thread outlives the server): not worth a traceback.
+        self.httpd.handle_error = lambda request, client_address: None
         self.httpd.hang.set()
         self.httpd.shutdown()
         self.httpd.server_close()

@@ -200,6 +200,14 @@ _SIMPLE_KEYS = frozenset({"method", "url", "json"})
 _TEMPLATE_URL = "http://template.invalid/"
 
 
+def _template_call(item: dict[str, Any], template: tuple[tuple, tuple]) -> _Call:
+    """A simple ``request_many`` item's call: the batch's template arguments (without or
+    with a body, ``Session._batch_template``) with the item's method, URL and JSON body."""
+    body = item.get("json")
+    args = template[body is not None]
+    return _Call((item["method"], item["url"], *args[2:4], body, *args[5:]))
+
+
 def _check_concurrency(concurrency: Any) -> None:
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError(f"concurrency must be a positive int, not {concurrency!r}")
@@ -589,7 +597,7 @@ class Session:
         calls, hooks = self._prepare_many(requests, concurrency)
         # Nothing to log or call per response: the core may make each reply a
         # Response as it arrives, while the others are on their way.
-        plain = not (parse_records or debug_enabled() or self.hooks.get("response") or any(hooks))
+        plain = not parse_records and self._plain(hooks)
         wrap = (Response._from_raw, [c.prepared for c in calls]) if plain else None
         results = self._native.request_many(
             [c.args for c in calls], concurrency, parse_records, page_rows, frames, wrap
@@ -607,12 +615,9 @@ class Session:
         template = self._batch_template()
         if template is None:
             return None
-        (pairs, tail), (body_pairs, body_tail) = template
-        bare = ("GET", _TEMPLATE_URL, pairs, None, None, *tail)
-        with_body = ("GET", _TEMPLATE_URL, body_pairs, None, 0, *body_tail)
-        plain = not (debug_enabled() or self.hooks.get("response"))
+        plain = self._plain()
         results = self._native.request_many_simple(
-            requests, (bare, with_body), concurrency, Response._from_raw if plain else None
+            requests, template, concurrency, Response._from_raw if plain else None
         )
         if results is None:
             return None
@@ -622,12 +627,7 @@ class Session:
                     break
             else:
                 return results  # every reply made a Response in the batch
-        calls = [
-            _Call((item["method"], item["url"], *(with_body[2:4]), body, *with_body[5:]))
-            if (body := item.get("json")) is not None
-            else _Call((item["method"], item["url"], *bare[2:]))
-            for item in requests
-        ]
+        calls = [_template_call(item, template) for item in requests]
         return self._collect_many(results, calls, [None] * len(calls), return_exceptions)
 
     def _prepare_many(
@@ -649,9 +649,7 @@ class Session:
                 and type(item.get("url")) is str
             ):
                 # Everything but method, URL and JSON body is the session's: reuse it.
-                body = item.get("json")
-                pairs, tail = template[body is not None]
-                calls.append(_Call((item["method"], item["url"], pairs, None, body, *tail)))
+                calls.append(_template_call(item, template))
                 hooks.append(None)
                 continue
             if isinstance(item, Mapping):
@@ -677,11 +675,11 @@ class Session:
             calls.append(self._prepare(method, url, **opts))
         return calls, hooks
 
-    def _batch_template(self) -> tuple[tuple[list, tuple], tuple[list, tuple]] | None:
-        """For ``request_many``: the (header pairs, trailing args) ``_prepare`` gives a
-        request with only a method, a URL and maybe a JSON body, without and with the
-        body. None when they would depend on the URL (session params, netrc lookups,
-        auth callables): each item is then prepared in full."""
+    def _batch_template(self) -> tuple[tuple, tuple] | None:
+        """For ``request_many``: the call arguments ``_prepare`` gives a request with only
+        a method, a URL and maybe a JSON body, without and with the body (see
+        ``_template_call``). None when they would depend on the URL (session params,
+        netrc lookups, auth callables): each item is then prepared in full."""
         if self.params:
             return None
         if self.auth is not None:
@@ -689,18 +687,19 @@ class Session:
                 return None
         elif self.trust_env and "authorization" not in self.headers:
             return None
-        out = []
-        for body in (None, 0):
-            args = self._prepare("GET", _TEMPLATE_URL, json=body).args
-            out.append((args[2], args[5:]))
-        return out[0], out[1]
+        bare, with_body = (self._prepare("GET", _TEMPLATE_URL, json=b).args for b in (None, 0))
+        return bare, with_body
+
+    def _plain(self, hooks: Sequence[Any] = ()) -> bool:
+        """Nothing to log or call per response of a batch (its items' ``hooks`` too)."""
+        return not (debug_enabled() or self.hooks.get("response") or any(hooks))
 
     def _collect_many(
         self, results: list[Any], calls: list[_Call], hooks: list[Any], return_exceptions: bool
     ) -> list[Any]:
         """Wrap a batch's native results in order; raise one ``BatchError`` for its failures.
         A request that was not sent (``page_rows``) stays None."""
-        if not (debug_enabled() or self.hooks.get("response") or any(hooks)):
+        if self._plain(hooks):
             # Nothing to log or call per response: wrap them in one pass
             # (replies made Responses in the batch already are passed on).
             raw_type, from_raw = _core.RawResponse, Response._from_raw

@@ -736,33 +736,36 @@ impl InBatch {
             if asked.elapsed() > GIL_WAIT_MAX {
                 self.on = false;
             }
+            let blocking = self.blocking;
             for (i, r) in chunk {
-                let response = matches!(r.as_deref(), Some((Ok(_), _, _)));
-                let mut v = one_to_py(py, r, self.blocking, Some(&mut self.budget));
-                if let (true, Ok(raw), Some((f, extra))) = (response, &v, &self.wrap) {
-                    let x = match extra {
-                        Some(values) => values.get(i).map(|x| x.clone_ref(py)),
-                        None => Some(py.None()),
-                    };
-                    if let Some(x) = x {
-                        // The parsed body goes into the Response itself: `.json()`
-                        // then hands it over without touching the RawResponse.
-                        let parsed = raw
-                            .bind(py)
-                            .cast::<PyRawResponse>()
-                            .ok()
-                            .and_then(|r| r.get().take_parsed())
-                            .unwrap_or_else(|| py.None());
-                        if let Ok(wrapped) = f.call1(py, (raw.clone_ref(py), x, parsed)) {
-                            v = Ok(wrapped);
-                        }
-                    }
-                }
+                let v = one_to_py(py, r, blocking, |raw| self.finish(py, i, raw));
                 if let Some(slot) = slots.get_mut(i) {
                     *slot = Slot::Python(v);
                 }
             }
         });
+    }
+
+    /// Call `i`'s response, made in the batch: its small JSON body parsed
+    /// ahead while the budget lasts, and with `wrap` made a `petro.Response`
+    /// that keeps the parsed value (`.json()` then hands it over without
+    /// touching the RawResponse); without `wrap` the RawResponse keeps it.
+    fn finish(&mut self, py: Python<'_>, i: usize, mut raw: PyRawResponse) -> PyResult<Py<PyAny>> {
+        let parsed = raw.parse_ahead(py, &mut self.budget);
+        let wrap = match &self.wrap {
+            Some((f, Some(values))) => values.get(i).map(|x| (f, x.clone_ref(py))),
+            Some((f, None)) => Some((f, py.None())),
+            None => None,
+        };
+        let Some((f, x)) = wrap else {
+            *raw.parsed.get_mut().unwrap_or_else(|e| e.into_inner()) = parsed;
+            return Ok(Py::new(py, raw)?.into_any());
+        };
+        let raw = Py::new(py, raw)?;
+        let parsed = parsed.unwrap_or_else(|| py.None());
+        // A wrapper that raises leaves the RawResponse (without the value).
+        Ok(f.call1(py, (raw.clone_ref(py), x, parsed))
+            .unwrap_or_else(|_| raw.into_any()))
     }
 }
 
@@ -771,30 +774,28 @@ fn slots_to_py(py: Python<'_>, slots: Vec<Slot>, blocking: bool) -> PyResult<Vec
     slots
         .into_iter()
         .map(|slot| match slot {
-            Slot::Native(r) => one_to_py(py, r, blocking, None),
+            Slot::Native(r) => one_to_py(py, r, blocking, |raw| Ok(Py::new(py, raw)?.into_any())),
             Slot::Python(v) => v,
         })
         .collect()
 }
 
-/// One result as a RawResponse (None: not sent), or the exception it maps to.
-/// `preparse`: body bytes that may still be parsed ahead (see [`InBatch`]).
+/// One result as Python sees it: None (not sent), the exception a failure
+/// maps to, or for a response what `make` makes of its RawResponse.
 fn one_to_py(
     py: Python<'_>,
     r: ManyResult,
     blocking: bool,
-    preparse: Option<&mut usize>,
+    make: impl FnOnce(PyRawResponse) -> PyResult<Py<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
     match r.map(|b| *b) {
         None => Ok(py.None()),
         Some((Ok(resp), page, orjson_ok)) => {
             // A parsed page points into the Rust body: no second copy then.
-            let raw = PyRawResponse::with_body(py, resp, blocking, orjson_ok && page.is_none())?;
-            *raw.records.lock().unwrap_or_else(|e| e.into_inner()) = page;
-            if let Some(budget) = preparse {
-                raw.parse_ahead(py, budget);
-            }
-            Ok(Py::new(py, raw)?.into_any())
+            let mut raw =
+                PyRawResponse::with_body(py, resp, blocking, orjson_ok && page.is_none())?;
+            *raw.records.get_mut().unwrap_or_else(|e| e.into_inner()) = page;
+            make(raw)
         }
         Some((Err(e), _, _)) => Ok(to_py(py, e).into_value(py).into_any()),
     }
@@ -1107,6 +1108,9 @@ pub struct PyRawResponse {
     /// every reply of a batch, a getter that read the headers cost ~0.7 us.
     #[pyo3(get)]
     utf8_json: bool,
+    /// The Content-Type names JSON (`application/json`, `...+json`): a body
+    /// `request_many` may parse ahead. Decided on arrival, with `utf8_json`.
+    json_type: bool,
     /// The body parsed while the rest of its batch was on its way (see
     /// `InBatch`); the first `json()` takes it, later ones parse again.
     parsed: std::sync::Mutex<Option<Py<PyAny>>>,
@@ -1220,9 +1224,12 @@ impl PyRawResponse {
                     .collect()
             })
         };
-        let utf8_json = content_type_of(&headers).is_none_or(|c| json_as_utf8(&c));
+        let ctype = content_type_of(&headers);
+        let utf8_json = ctype.as_deref().is_none_or(json_as_utf8);
+        let json_type = ctype.as_deref().is_some_and(|c| has_ascii_ci(c, "json"));
         PyRawResponse {
             utf8_json,
+            json_type,
             status,
             reason,
             http_version: version,
@@ -1243,33 +1250,20 @@ impl PyRawResponse {
         }
     }
 
-    /// Parse a small JSON body now, for the first `json()` to take, while
-    /// `budget` (body bytes) lasts. Only bodies `json()` would hand to orjson
-    /// as they are (a JSON Content-Type, UTF-8); a body that fails to parse is
-    /// left for `json()` to report.
-    fn parse_ahead(&self, py: Python<'_>, budget: &mut usize) {
-        let Some(b) = &self.py_body else {
-            return;
-        };
-        let b = b.bind(py);
+    /// A small JSON body parsed now, while `budget` (body bytes) lasts, for
+    /// the first `json()` to hand over. Only bodies `json()` would hand to
+    /// orjson as they are (a JSON Content-Type, UTF-8); a body that fails to
+    /// parse is left for `json()` to report.
+    fn parse_ahead(&self, py: Python<'_>, budget: &mut usize) -> Option<Py<PyAny>> {
+        let b = self.py_body.as_ref()?.bind(py);
         let len = b.as_bytes().len();
-        if !self.utf8_json || len > PREPARSE_MAX || len > *budget || !self.json_type() {
-            return;
+        if !self.utf8_json || !self.json_type || len > PREPARSE_MAX || len > *budget {
+            return None;
         }
         *budget -= len;
-        if let Ok(v) = json::loads_from(py, b.as_bytes(), Some(b), Some(true)) {
-            *self.parsed.lock().unwrap_or_else(|e| e.into_inner()) = Some(v.unbind());
-        }
-    }
-
-    /// The Content-Type names JSON (`application/json`, `...+json`).
-    fn json_type(&self) -> bool {
-        content_type_of(&self.headers).is_some_and(|c| has_ascii_ci(&c, "json"))
-    }
-
-    /// The body's value parsed ahead, handed over once.
-    fn take_parsed(&self) -> Option<Py<PyAny>> {
-        take(&self.parsed)
+        json::loads_from(py, b.as_bytes(), Some(b), Some(true))
+            .ok()
+            .map(Bound::unbind)
     }
 
     /// The page of records `request_many` parsed, once (None: not parsed;

@@ -1007,9 +1007,13 @@ impl Part {
             k.missing += self.rows;
             return;
         };
-        let absent = c.state.iter().filter(|&&s| s != PRESENT).count();
+        let (mut absent, mut missing) = (0, 0);
+        for &s in &c.state {
+            absent += usize::from(s != PRESENT);
+            missing += usize::from(s == MISSING);
+        }
         k.null += absent;
-        k.missing += c.state.iter().filter(|&&s| s == MISSING).count();
+        k.missing += missing;
         let present = self.rows - absent.min(self.rows);
         match &c.vals {
             Vals::Empty => {}
@@ -1345,19 +1349,19 @@ impl StrCache {
 }
 
 impl Sink {
-    fn object(n: usize, text: bool) -> Sink {
+    fn object(n: usize, text: bool, only_null: bool) -> Sink {
         Sink::Object {
             values: Vec::with_capacity(n),
             strs: StrCache::new(),
             text,
-            only_null: false,
+            only_null,
         }
     }
 
     /// A text column: Arrow buffers or a list of str.
     fn text(n: usize, arrow: bool) -> Sink {
         if !arrow {
-            return Sink::object(n, true);
+            return Sink::object(n, true, false);
         }
         Sink::Arrow(ArrowText::new(n))
     }
@@ -1372,13 +1376,8 @@ impl Sink {
         let present = n.saturating_sub(k.null);
         let words = || Vec::with_capacity(n);
         if present == 0 {
-            let mut sink = Sink::object(n, false);
-            if k.missing == 0 {
-                if let Sink::Object { only_null, .. } = &mut sink {
-                    *only_null = true;
-                }
-            }
-            sink
+            // Only None when nothing is missing (missing cells become NaN).
+            Sink::object(n, false, k.missing == 0)
         } else if k.int == present {
             Sink::Int {
                 data: words(),
@@ -1404,7 +1403,7 @@ impl Sink {
                 }
             }
         } else {
-            Sink::object(n, false)
+            Sink::object(n, false, false)
         }
     }
 

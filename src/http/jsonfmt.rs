@@ -5,10 +5,7 @@
 /// Append `s` as a JSON string literal with non-ASCII escaped as `\uXXXX`.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
-    if bytes
-        .iter()
-        .all(|&b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
-    {
+    if !needs_escape(bytes) {
         // Nothing to escape (nearly every key and value): one copy.
         out.reserve(bytes.len() + 2);
         out.push(b'"');
@@ -46,6 +43,53 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// The bytes a JSON string literal cannot hold as they are (`ensure_ascii`).
+static ESCAPED: [bool; 256] = {
+    let mut t = [true; 256];
+    let mut b = b' ';
+    while b <= b'~' {
+        t[b as usize] = b == b'"' || b == b'\\';
+        b += 1;
+    }
+    t
+};
+
+/// Whether any byte of `bytes` is not printable ASCII, or is `"` or `\\`.
+/// Eight bytes at a time as one word (the tests of "Bit Twiddling Hacks": a
+/// byte below 0x20, above 0x7e, or equal to one of the two), the last word
+/// overlapping the one before; shorter texts by a table, with no early exit.
+/// The early-exit scan of every byte took ~10 instructions a byte, a third of
+/// encoding a typical request body.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES * 0x80;
+    #[inline(always)]
+    fn has_zero(v: u64) -> bool {
+        v.wrapping_sub(ONES) & !v & HIGH != 0
+    }
+    #[inline(always)]
+    fn bad(word: &[u8]) -> bool {
+        let Ok(w) = <[u8; 8]>::try_from(word) else {
+            return true; // not reached: every word is 8 bytes
+        };
+        let w = u64::from_le_bytes(w);
+        let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0;
+        // A byte 0x7f..=0xff, or one whose +1 carried (only 0xff, already counted).
+        let above_tilde = (w.wrapping_add(ONES) | w) & HIGH != 0;
+        below_space || above_tilde || has_zero(w ^ (ONES * 0x22)) || has_zero(w ^ (ONES * 0x5c))
+    }
+    if bytes.len() < 8 {
+        return bytes
+            .iter()
+            .fold(false, |acc, &b| acc | ESCAPED[b as usize]);
+    }
+    let mut words = bytes.chunks_exact(8);
+    if words.any(bad) {
+        return true;
+    }
+    !words.remainder().is_empty() && bad(&bytes[bytes.len() - 8..])
 }
 
 /// Append a `\uXXXX` escape (lower-case hex, as Python writes it).
@@ -179,5 +223,24 @@ mod tests {
             write_str(&mut out, text);
             assert_eq!(out, [b"[", want.as_bytes()].concat(), "{text:?}");
         }
+    }
+
+    #[test]
+    fn the_word_scan_finds_every_byte_that_needs_escaping() {
+        let plain = |b: &[u8]| {
+            b.iter()
+                .any(|&c| !(b' '..=b'~').contains(&c) || c == b'"' || c == b'\\')
+        };
+        // Each byte value at each position of texts across the 8-byte words.
+        for len in [1, 7, 8, 9, 15, 16, 17, 40] {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut text = vec![b'a'; len];
+                    text[at] = b;
+                    assert_eq!(needs_escape(&text), plain(&text), "{len} {at} {b}");
+                }
+            }
+        }
+        assert!(!needs_escape(b""));
     }
 }

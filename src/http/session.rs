@@ -620,14 +620,15 @@ fn head_of(
         http::Version::HTTP_3 => "HTTP/3",
         _ => "HTTP/1.1",
     };
-    let url = url.to_string();
+    // `as_str().to_owned()`: one copy (`to_string` goes through `Display`).
+    let url = url.as_str().to_owned();
     Response {
         status: status.as_u16(),
         reason,
         version,
         headers: owned_headers(headers),
         request: SentRequest {
-            method: method.to_string(),
+            method: method.as_str().to_owned(),
             url: url.clone(),
             headers: sent,
         },

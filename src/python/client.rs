@@ -506,6 +506,8 @@ fn simple_specs(
     let mut with_body = CallArgs::from_tuple(&templates.1)?.into_spec(py)?;
     for spec in [&mut bare, &mut with_body] {
         spec.body = None;
+        // Each item's own URL replaces the template's: not copied for each.
+        spec.url = String::new();
         if spec.trust_env {
             spec.proxy_env = Some(Arc::new(ProxyEnv::read()));
         }

@@ -65,7 +65,8 @@ fn key_segment(key: &str) -> String {
 
 /// Serialise `obj` to JSON bytes exactly as `json.dumps(obj)` would.
 pub fn dumps(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    let mut out = Vec::with_capacity(128);
+    // Room for a typical request body (~250 bytes) without growing.
+    let mut out = Vec::with_capacity(256);
     match write(&mut out, obj, 0) {
         Ok(()) => Ok(out),
         Err(f) => {

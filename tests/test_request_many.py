@@ -306,6 +306,30 @@ def test_small_json_replies_are_parsed_as_the_batch_goes_on(process_server):
     assert [r.json()["path"] for r in out] == [f"/echo?i={i}" for i in range(20)]
 
 
+def test_a_value_parsed_ahead_goes_to_one_caller_only(process_server):
+    # Threads calling .json() on one Response at once: at most one gets the value
+    # parsed in the batch, the others a fresh parse (never a shared object).
+    with petro.Session() as s:
+        out = s.request_many([("GET", process_server.url(f"/echo?i={i}")) for i in range(30)])
+    assert all(ahead(r) for r in out)
+    for r in out:
+        start = threading.Barrier(6)
+        got = []
+
+        def call(r=r, start=start, got=got):
+            start.wait()
+            got.append(r.json())
+
+        threads = [threading.Thread(target=call) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(got) == 6 and all(v == got[0] for v in got)
+        assert len({id(v) for v in got}) == 6
+        assert not ahead(r)
+
+
 def test_only_small_json_replies_are_parsed_ahead(process_server):
     def body(data, ctype):
         return ("GET", process_server.url(f"/bytes?hex={data.hex()}&ctype={ctype}"))

@@ -339,10 +339,16 @@ class Response:
             and self._encoding is _NOT_READ
             and self._content is _NOT_READ
         ):
-            # Handed over once (later calls parse again). dict.pop is one step under
-            # the GIL: two threads calling .json() at once never share the value.
-            parsed = self.__dict__.pop("_parsed", None)
-            if parsed is not None:
+            # Handed over once (later calls parse again). Two threads calling .json()
+            # at once never share the value: only the one whose `del` succeeds
+            # returns it. (Not `__dict__.pop`: touching `__dict__` makes every
+            # Response of a batch build a dict of its attributes, ~0.2 us each.)
+            parsed = self._parsed
+            try:
+                del self._parsed
+            except AttributeError:
+                pass  # another thread took it
+            else:
                 return parsed
         raw = self._raw
         # The common case was decided in Rust on arrival, without .encoding or the header dict.

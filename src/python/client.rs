@@ -796,7 +796,7 @@ fn one_to_py(
             // A parsed page points into the Rust body: no second copy then.
             let mut raw =
                 PyRawResponse::with_body(py, resp, blocking, orjson_ok && page.is_none())?;
-            *raw.records.get_mut().unwrap_or_else(|e| e.into_inner()) = page;
+            *raw.records.get_mut().unwrap_or_else(|e| e.into_inner()) = page.map(Box::new);
             make(raw)
         }
         Some((Err(e), _, _)) => Ok(to_py(py, e).into_value(py).into_any()),
@@ -1100,7 +1100,9 @@ pub struct PyRawResponse {
     blocking: bool,
     /// The body as a page of records, when `request_many` was asked to parse it
     /// (inner None: it is not one).
-    records: std::sync::Mutex<Option<Option<Page>>>,
+    /// Boxed: a RawResponse stays under 512 bytes, the largest object
+    /// CPython's own allocator serves (above, every response was a `malloc`).
+    records: std::sync::Mutex<Option<Box<Option<Page>>>>,
     /// The body as a Python bytes object, when it was made one on arrival (see
     /// `with_body`); `body` then shares its memory.
     py_body: Option<Py<PyBytes>>,
@@ -1271,7 +1273,7 @@ impl PyRawResponse {
     /// The page of records `request_many` parsed, once (None: not parsed;
     /// Some(None): the body is not a page of records).
     pub(crate) fn take_records(&self) -> Option<Option<Page>> {
-        take(&self.records)
+        take(&self.records).map(|b| *b)
     }
 
     /// `from_core`, making a body that orjson will parse a Python bytes object
@@ -1516,4 +1518,13 @@ pub fn loads<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'
         return json::loads(py, s.to_cow()?.as_bytes());
     }
     Err(PyTypeError::new_err("loads() takes bytes or str"))
+}
+
+#[cfg(test)]
+mod layout {
+    #[test]
+    fn a_raw_response_fits_cpythons_small_object_allocator() {
+        // pymalloc serves objects up to 512 bytes; the object adds its 16-byte header.
+        assert!(std::mem::size_of::<super::PyRawResponse>() + 16 <= 512);
+    }
 }

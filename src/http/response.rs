@@ -8,11 +8,11 @@ use http::HeaderMap;
 use super::error::Result;
 use super::retry::Attempt;
 
-/// The request as it was finally sent (for `Response.request`).
+/// The request as it was finally sent (for `Response.request`); its URL is
+/// the response's `url`.
 #[derive(Debug, Clone)]
 pub struct SentRequest {
-    pub method: String,
-    pub url: String,
+    pub method: http::Method,
     pub headers: HeaderMap,
 }
 
@@ -266,7 +266,8 @@ impl From<Bytes> for Body {
 #[derive(Debug)]
 pub struct Response {
     pub status: u16,
-    pub reason: String,
+    /// The canonical phrase for the status unless the server sent another.
+    pub reason: std::borrow::Cow<'static, str>,
     pub version: &'static str,
     pub headers: HeaderMap,
     pub url: String,

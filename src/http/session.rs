@@ -11,6 +11,7 @@
 //! Redirects are followed here, not by reqwest, so that requests' method
 //! rules and credential stripping apply and every hop lands in `history`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -610,8 +611,9 @@ fn head_of(
 ) -> Response {
     let reason = extensions
         .get::<hyper_reason::ReasonPhrase>()
-        .and_then(|r| std::str::from_utf8(r.as_bytes()).ok().map(str::to_string))
-        .or_else(|| status.canonical_reason().map(str::to_string))
+        .and_then(|r| std::str::from_utf8(r.as_bytes()).ok())
+        .map(|r| Cow::Owned(r.to_owned()))
+        .or_else(|| status.canonical_reason().map(Cow::Borrowed))
         .unwrap_or_default();
     let version = match version {
         http::Version::HTTP_09 => "HTTP/0.9",
@@ -620,19 +622,18 @@ fn head_of(
         http::Version::HTTP_3 => "HTTP/3",
         _ => "HTTP/1.1",
     };
-    // `as_str().to_owned()`: one copy (`to_string` goes through `Display`).
-    let url = url.as_str().to_owned();
     Response {
         status: status.as_u16(),
         reason,
         version,
         headers: owned_headers(headers),
+        // A standard method is copied without an allocation.
         request: SentRequest {
-            method: method.as_str().to_owned(),
-            url: url.clone(),
+            method: method.clone(),
             headers: sent,
         },
-        url,
+        // `as_str().to_owned()`: one copy (`to_string` goes through `Display`).
+        url: url.as_str().to_owned(),
         elapsed,
         body: None,
         stream: None,

@@ -1077,8 +1077,7 @@ impl PySession {
 pub struct PyRawResponse {
     #[pyo3(get)]
     status: u16,
-    #[pyo3(get)]
-    reason: String,
+    reason: std::borrow::Cow<'static, str>,
     #[pyo3(get)]
     http_version: &'static str,
     #[pyo3(get)]
@@ -1088,8 +1087,7 @@ pub struct PyRawResponse {
     elapsed: f64,
     // Kept as the core's maps; turned into Python pairs only when asked for.
     headers: http::HeaderMap,
-    request_method: String,
-    request_url: String,
+    request_method: http::Method,
     request_headers: http::HeaderMap,
     body: std::sync::Mutex<Option<Bytes>>,
     stream: SharedStream,
@@ -1241,7 +1239,6 @@ impl PyRawResponse {
             elapsed: elapsed.as_secs_f64(),
             headers,
             request_method: request.method,
-            request_url: request.url,
             request_headers: request.headers,
             body: std::sync::Mutex::new(body.map(Body::into_bytes)),
             stream: Arc::new(tokio::sync::Mutex::new(stream)),
@@ -1361,11 +1358,17 @@ impl PyRawResponse {
         content_type_of(&self.headers).map(Cow::into_owned)
     }
 
+    /// The status's reason phrase (`OK`).
+    #[getter]
+    fn reason(&self) -> &str {
+        &self.reason
+    }
+
     /// (method, url, headers) of the request as finally sent.
     fn request_info(&self) -> (String, String, Vec<(String, String)>) {
         (
-            self.request_method.clone(),
-            self.request_url.clone(),
+            self.request_method.as_str().to_owned(),
+            self.url.clone(),
             header_pairs(&self.request_headers),
         )
     }

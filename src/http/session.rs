@@ -510,7 +510,7 @@ impl Session {
                     let head = head_of(
                         resp.status(),
                         resp.version(),
-                        resp.headers(),
+                        resp.headers().clone(),
                         resp.extensions(),
                         &url,
                         started.elapsed(),
@@ -527,7 +527,7 @@ impl Session {
                     let head = head_of(
                         parts.status,
                         parts.version,
-                        &parts.headers,
+                        parts.headers,
                         &parts.extensions,
                         &url,
                         started.elapsed(),
@@ -602,7 +602,7 @@ impl Session {
 fn head_of(
     status: http::StatusCode,
     version: http::Version,
-    headers: &HeaderMap,
+    headers: HeaderMap,
     extensions: &http::Extensions,
     url: &Url,
     elapsed: Duration,
@@ -645,18 +645,17 @@ fn head_of(
 /// The headers with their values copied out of the connection's read buffer.
 /// hyper hands out values as slices of that buffer, and the same buffer (up to
 /// ~400 KiB on a busy connection) holds the first part of the body: a kept
-/// response would keep it all alive. One allocation for all the values.
-fn owned_headers(h: &HeaderMap) -> HeaderMap {
+/// response would keep it all alive. One allocation for all the values, put
+/// in place in the map (its structure is kept: no name hashed again).
+fn owned_headers(mut h: HeaderMap) -> HeaderMap {
     let mut all = bytes::BytesMut::with_capacity(h.values().map(HeaderValue::len).sum());
     for v in h.values() {
         all.extend_from_slice(v.as_bytes());
     }
     let all = all.freeze();
-    // The map's own structure, cloned (no name hashed again), each value then
-    // replaced by its copy: `values_mut` visits them in `values`' order.
-    let mut out = h.clone();
+    // Each value replaced by its copy: `values_mut` visits them in `values`' order.
     let mut at = 0;
-    for v in out.values_mut() {
+    for v in h.values_mut() {
         let end = at + v.len();
         if let Ok(mut copy) = HeaderValue::from_maybe_shared(all.slice(at..end)) {
             copy.set_sensitive(v.is_sensitive());
@@ -664,7 +663,7 @@ fn owned_headers(h: &HeaderMap) -> HeaderMap {
         }
         at = end;
     }
-    out
+    h
 }
 
 mod hyper_reason {
@@ -857,7 +856,7 @@ mod tests {
         secret.set_sensitive(true);
         h.insert("authorization", secret);
 
-        let out = owned_headers(&h);
+        let out = owned_headers(h.clone());
         assert_eq!(out, h);
         let many: Vec<_> = out.get_all("x-many").iter().collect();
         assert_eq!(many, ["a", "b"]);

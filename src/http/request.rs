@@ -1,5 +1,6 @@
 //! What a caller asks for: one fully prepared request and its options.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -23,7 +24,9 @@ pub struct Timeouts {
 pub struct RequestSpec {
     pub method: Method,
     pub url: String,
-    pub headers: HeaderMap,
+    /// Shared: the requests of a batch carry their session's headers, cloned
+    /// only where one is sent (or changed).
+    pub headers: Arc<HeaderMap>,
     pub body: Option<Bytes>,
     pub timeouts: Timeouts,
     pub allow_redirects: bool,
@@ -55,7 +58,7 @@ impl RequestSpec {
         RequestSpec {
             method,
             url: url.into(),
-            headers: HeaderMap::new(),
+            headers: Arc::new(HeaderMap::new()),
             body: None,
             timeouts: Timeouts::default(),
             allow_redirects: true,

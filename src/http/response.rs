@@ -13,7 +13,7 @@ use super::retry::Attempt;
 #[derive(Debug, Clone)]
 pub struct SentRequest {
     pub method: http::Method,
-    pub headers: HeaderMap,
+    pub headers: std::sync::Arc<HeaderMap>,
 }
 
 /// A body still on the wire (`stream=True`).

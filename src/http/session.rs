@@ -477,15 +477,15 @@ impl Session {
                 blocking: crate::runtime::on_blocking_runtime(),
             };
             let client = self.pool.client(&key)?;
-            // This hop's headers are the request's, taken rather than copied
-            // (a redirect puts them back), plus the session's cookies and a
-            // zero length where petro adds them.
-            let mut sent = std::mem::take(&mut headers);
+            // This hop's headers are the request's (shared, copied only to be
+            // changed; a redirect puts them back), plus the session's cookies
+            // and a zero length where petro adds them.
+            let mut sent = Arc::clone(&headers);
             let mut added_cookie = false;
             if !explicit_cookie {
                 if let Some(value) = self.cookie_header(&url, &cookies) {
                     if let Ok(v) = HeaderValue::from_str(&value) {
-                        sent.insert(COOKIE, v);
+                        Arc::make_mut(&mut sent).insert(COOKIE, v);
                         added_cookie = true;
                     }
                 }
@@ -494,14 +494,14 @@ impl Session {
                 && !sent.contains_key(CONTENT_LENGTH);
             if added_length {
                 // requests sends an explicit zero length for body-less POST/PUT/...
-                sent.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+                Arc::make_mut(&mut sent).insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
             }
             let started = Instant::now();
             let (mut response, mut raw) = match &client {
                 Transport::Reqwest(client) => {
                     // The request is built whole (the builder would re-insert every header).
                     let mut request = reqwest::Request::new(method.clone(), url.clone());
-                    *request.headers_mut() = sent.clone();
+                    *request.headers_mut() = HeaderMap::clone(&sent);
                     *request.body_mut() = body.clone().map(reqwest::Body::from);
                     // Boxed: TLS and proxies only; plain requests' futures stay small.
                     let resp = Box::pin(client.execute(request))
@@ -521,7 +521,7 @@ impl Session {
                 }
                 Transport::Direct(client) => {
                     let (parts, body) = client
-                        .send(method.clone(), &url, sent.clone(), body.clone())
+                        .send(method.clone(), &url, HeaderMap::clone(&sent), body.clone())
                         .await
                         .map_err(|e| classify_direct_send_error(e, &url, timeouts))?;
                     let head = head_of(
@@ -574,22 +574,22 @@ impl Session {
                 )
             })?;
             let next = url_util::parse(next.as_str())?;
-            headers = response.request.headers.clone();
+            headers = Arc::clone(&response.request.headers);
             if added_cookie {
-                headers.remove(COOKIE);
+                Arc::make_mut(&mut headers).remove(COOKIE);
             }
             if added_length {
-                headers.remove(CONTENT_LENGTH);
+                Arc::make_mut(&mut headers).remove(CONTENT_LENGTH);
             }
             let new_method = redirect::next_method(status, &method);
             if status != 307 && status != 308 {
                 // requests drops the body (and its headers) on every other redirect.
                 body = None;
-                redirect::drop_body_headers(&mut headers);
+                redirect::drop_body_headers(Arc::make_mut(&mut headers));
             }
             method = new_method;
             if redirect::should_strip_auth(&url, &next) {
-                redirect::strip_credentials(&mut headers, &credential_headers);
+                redirect::strip_credentials(Arc::make_mut(&mut headers), &credential_headers);
                 cookies.clear();
             }
             history.push(response);
@@ -607,7 +607,7 @@ fn head_of(
     url: &Url,
     elapsed: Duration,
     method: &Method,
-    sent: HeaderMap,
+    sent: Arc<HeaderMap>,
 ) -> Response {
     let reason = extensions
         .get::<hyper_reason::ReasonPhrase>()

@@ -397,7 +397,7 @@ impl<'py> CallArgs<'py> {
     fn into_spec_reusing(
         self,
         py: Python<'_>,
-        last: &mut Option<(usize, http::HeaderMap)>,
+        last: &mut Option<(usize, Arc<http::HeaderMap>)>,
     ) -> PyResult<RequestSpec> {
         let CallArgs(
             method,
@@ -430,8 +430,8 @@ impl<'py> CallArgs<'py> {
                     let value = header_bytes(&t.get_item(1)?)?;
                     pairs.push((name, value));
                 }
-                let map = headers_from_pairs(pairs).map_err(|e| to_py(py, e))?;
-                *last = Some((list_id, map.clone()));
+                let map = Arc::new(headers_from_pairs(pairs).map_err(|e| to_py(py, e))?);
+                *last = Some((list_id, Arc::clone(&map)));
                 map
             }
         };
@@ -1088,7 +1088,7 @@ pub struct PyRawResponse {
     // Kept as the core's maps; turned into Python pairs only when asked for.
     headers: http::HeaderMap,
     request_method: http::Method,
-    request_headers: http::HeaderMap,
+    request_headers: Arc<http::HeaderMap>,
     body: std::sync::Mutex<Option<Bytes>>,
     stream: SharedStream,
     history: Vec<Py<PyRawResponse>>,

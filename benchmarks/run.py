@@ -507,8 +507,8 @@ def samples(block: dict[str, Any], name: str) -> list[float] | None:
     return v.get("samples") if "error" not in v else None
 
 
-def by_round(ratio: float | None) -> str:
-    return f"; paired by round {ratio:.2f}x" if ratio is not None else ""
+def by_round(ratio: float | None, unit: str = "x") -> str:
+    return f"; paired by round {ratio:.2f}{unit}" if ratio is not None else ""
 
 
 def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
@@ -583,7 +583,7 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
                 "request_many within 10% of the server limit",
                 bool(lim and rps >= 0.9 * lim),
                 f"request_many {rps:,.0f} req/s vs server {lim or 0:,.0f} req/s "
-                f"({rps / (lim or rps):.2f}{by_round(pr).replace('x', '')})",
+                f"({rps / (lim or rps):.2f}{by_round(pr, unit='')})",
             )
     if "W4" in r:
         res = r["W4"]["results"]

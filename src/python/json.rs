@@ -184,7 +184,7 @@ fn write_text(out: &mut Vec<u8>, s: &Bound<'_, PyString>) -> Result<(), Fail> {
 
 fn write_int(out: &mut Vec<u8>, i: &Bound<'_, PyInt>) -> Result<(), Fail> {
     match i.extract::<i64>() {
-        Ok(v) => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+        Ok(v) => jsonfmt::write_i64(out, v),
         Err(_) => out.extend_from_slice(big_int_text(i)?.as_bytes()),
     }
     Ok(())

@@ -178,3 +178,33 @@ def test_bad_headers_raise_invalid_header(server):
         petro.get(server.url("/echo"), headers={"X-Num": 5})
     with pytest.raises(ValueError):  # InvalidHeader is a ValueError too
         petro.get(server.url("/echo"), headers={"Bad Name": "x"})
+
+
+def test_each_call_sends_its_own_headers_when_they_change_call_to_call(server):
+    # The core reuses the header map of the thread's last call when the pairs are the
+    # same text; any difference (value, name, case, count, str vs bytes) must show.
+    s = petro.Session()
+    url = server.url("/echo")
+
+    def got(**headers):
+        pairs = s.get(url, headers=headers).json()["headers"]
+        return {k: v for k, v in pairs if k.startswith("X-")}
+
+    assert got(**{"X-A": "1"}) == {"X-A": "1"}
+    assert got(**{"X-A": "1"}) == {"X-A": "1"}
+    assert got(**{"X-A": "2"}) == {"X-A": "2"}
+    assert got(**{"X-B": "2"}) == {"X-B": "2"}
+    assert got(**{"X-B": "2", "X-C": "3"}) == {"X-B": "2", "X-C": "3"}
+    assert got(**{"X-B": "2"}) == {"X-B": "2"}
+    assert got(**{"X-B": "caf\u00e9"}) == {"X-B": "caf\u00e9"}  # Latin-1, as requests sends it
+    assert got(**{"X-B": "caf\u00e8"}) == {"X-B": "caf\u00e8"}
+    assert got(**{"X-B": b"raw"}) == {"X-B": "raw"}
+    assert got(**{"X-B": b"raw2"}) == {"X-B": "raw2"}
+    s.headers["X-S"] = "session"
+    assert got() == {"X-S": "session"}
+    s.headers["X-S"] = "changed"
+    assert got() == {"X-S": "changed"}
+    # A bad value after a good one with the same name still raises.
+    with pytest.raises(petro.InvalidHeader):
+        s.get(url, headers={"X-S": "a\r\nInjected: yes"})
+    assert got() == {"X-S": "changed"}

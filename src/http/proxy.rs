@@ -17,8 +17,24 @@ use url::Url;
 fn env_var(name: &str) -> Option<String> {
     let lower = std::env::var(name.to_ascii_lowercase()).ok();
     let value = lower.or_else(|| std::env::var(name.to_ascii_uppercase()).ok())?;
-    let value = value.trim().to_string();
-    (!value.is_empty()).then_some(value)
+    trimmed(value)
+}
+
+/// [`env_var`] for a name given in both cases (no case conversion: these are
+/// read for every request).
+fn env_pair(lower: &str, upper: &str) -> Option<String> {
+    let value = std::env::var(lower)
+        .ok()
+        .or_else(|| std::env::var(upper).ok())?;
+    trimmed(value)
+}
+
+fn trimmed(value: String) -> Option<String> {
+    match value.trim() {
+        "" => None,
+        t if t.len() == value.len() => Some(value),
+        t => Some(t.to_string()),
+    }
 }
 
 /// The environment's proxy variables, read once for many requests (a
@@ -35,10 +51,10 @@ impl ProxyEnv {
     /// Read `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` now.
     pub fn read() -> Self {
         ProxyEnv {
-            http: env_var("http_proxy"),
-            https: env_var("https_proxy"),
-            all: env_var("all_proxy"),
-            no_proxy: env_var("no_proxy"),
+            http: env_pair("http_proxy", "HTTP_PROXY"),
+            https: env_pair("https_proxy", "HTTPS_PROXY"),
+            all: env_pair("all_proxy", "ALL_PROXY"),
+            no_proxy: env_pair("no_proxy", "NO_PROXY"),
         }
     }
 

@@ -85,19 +85,22 @@ pub fn parse_method(name: &str) -> Result<Method> {
 
 /// Build a header map from (name, value) pairs, naming the first bad header.
 /// Values are never echoed: they may be credentials.
-pub fn headers_from_pairs<I>(pairs: I) -> Result<HeaderMap>
+pub fn headers_from_pairs<I, N, V>(pairs: I) -> Result<HeaderMap>
 where
-    I: IntoIterator<Item = (String, Vec<u8>)>,
+    I: IntoIterator<Item = (N, V)>,
+    N: AsRef<str>,
+    V: AsRef<[u8]>,
 {
     let mut map = HeaderMap::new();
     for (name, value) in pairs {
+        let (name, value) = (name.as_ref(), value.as_ref());
         let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
             Error::new(
                 ErrorKind::InvalidHeader,
                 format!("Invalid header name {name:?}: header names must be HTTP tokens"),
             )
         })?;
-        let trimmed = trim_ascii_ws(&value);
+        let trimmed = trim_ascii_ws(value);
         if value.first().map(u8::is_ascii_whitespace).unwrap_or(false) {
             return Err(Error::new(
                 ErrorKind::InvalidHeader,

@@ -326,7 +326,8 @@ fn header_map(py: Python<'_>, headers: &Bound<'_, PyList>) -> PyResult<Arc<http:
         let value = header_bytes(&t.get_item(1)?)?;
         pairs.push((name, value));
     }
-    let map = Arc::new(headers_from_pairs(pairs.iter().cloned()).map_err(|e| to_py(py, e))?);
+    let map =
+        Arc::new(headers_from_pairs(pairs.iter().map(|(n, v)| (n, v))).map_err(|e| to_py(py, e))?);
     LAST_HEADERS.set(Some(HeaderCache {
         pairs,
         map: Arc::clone(&map),

@@ -307,15 +307,22 @@ fn same_pair(item: &Bound<'_, PyAny>, cached: &(String, Vec<u8>)) -> bool {
 /// The header map of a list of `(name, value)` pairs: this thread's last map
 /// when the pairs are the same text as last time, else a new one.
 fn header_map(py: Python<'_>, headers: &Bound<'_, PyList>) -> PyResult<Arc<http::HeaderMap>> {
-    let hit = LAST_HEADERS.with_borrow(|last| {
-        let cache = last.as_ref()?;
-        (cache.pairs.len() == headers.len()
-            && headers
-                .iter()
-                .zip(&cache.pairs)
-                .all(|(item, cached)| same_pair(&item, cached)))
-        .then(|| Arc::clone(&cache.map))
-    });
+    // `try_with` / `try_borrow`: nothing here runs Python code that could come
+    // back into this function, but a cache that cannot be reached is simply
+    // not used (never a panic across the FFI boundary).
+    let hit = LAST_HEADERS
+        .try_with(|last| {
+            let last = last.try_borrow().ok()?;
+            let cache = last.as_ref()?;
+            (cache.pairs.len() == headers.len()
+                && headers
+                    .iter()
+                    .zip(&cache.pairs)
+                    .all(|(item, cached)| same_pair(&item, cached)))
+            .then(|| Arc::clone(&cache.map))
+        })
+        .ok()
+        .flatten();
     if let Some(map) = hit {
         return Ok(map);
     }
@@ -328,10 +335,15 @@ fn header_map(py: Python<'_>, headers: &Bound<'_, PyList>) -> PyResult<Arc<http:
     }
     let map =
         Arc::new(headers_from_pairs(pairs.iter().map(|(n, v)| (n, v))).map_err(|e| to_py(py, e))?);
-    LAST_HEADERS.set(Some(HeaderCache {
-        pairs,
-        map: Arc::clone(&map),
-    }));
+    // Not kept while the thread's locals are being torn down.
+    let _ = LAST_HEADERS.try_with(|last| {
+        if let Ok(mut last) = last.try_borrow_mut() {
+            *last = Some(HeaderCache {
+                pairs,
+                map: Arc::clone(&map),
+            });
+        }
+    });
     Ok(map)
 }
 

@@ -15,21 +15,15 @@ use url::Url;
 
 /// Read a proxy variable: lower case wins over upper case, as in urllib.
 fn env_var(name: &str) -> Option<String> {
-    let lower = std::env::var(name.to_ascii_lowercase()).ok();
-    let value = lower.or_else(|| std::env::var(name.to_ascii_uppercase()).ok())?;
-    trimmed(value)
+    env_pair(&name.to_ascii_lowercase(), &name.to_ascii_uppercase())
 }
 
 /// [`env_var`] for a name given in both cases (no case conversion: these are
-/// read for every request).
+/// read for every request). Trimmed; empty counts as unset.
 fn env_pair(lower: &str, upper: &str) -> Option<String> {
     let value = std::env::var(lower)
         .ok()
         .or_else(|| std::env::var(upper).ok())?;
-    trimmed(value)
-}
-
-fn trimmed(value: String) -> Option<String> {
     match value.trim() {
         "" => None,
         t if t.len() == value.len() => Some(value),

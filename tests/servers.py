@@ -129,6 +129,9 @@ class Handler(BaseHTTPRequestHandler):
             )
         elif p == "/cookies/set":
             self._send(200, b"ok", {"Set-Cookie": [f"{k}={v}; Path=/" for k, v in q.items()]})
+        elif p == "/reflect":
+            # The request's body, sent back as JSON.
+            self._send(200, body, {"Content-Type": "application/json"})
         elif p == "/bytes":
             data = bytes.fromhex(q.get("hex", ""))
             self._send(200, data, {"Content-Type": q.get("ctype", "application/octet-stream")})

@@ -41,6 +41,59 @@ def test_large_bodies_share_repeated_strings():
     assert out[0]["basin"] is out[-1]["basin"]
 
 
+def tricky_records(n):
+    """Records whose text holds what the cutter of large arrays looks for (a `}`,
+    then `,` and `{`) inside strings and nested values, so cuts land there too."""
+    notes = ["a}, {b", 'x},{"y": 1}, {', "}\n,\n{", 'plain \\ "q"', "ünï ☃"]
+    return [
+        {
+            "i": i,
+            "name": f"w{i:06d}",
+            "note": notes[i % 5] if i % 3 else "",
+            "vals": [{"k": i}, {"k": -i, "s": "}, {"}] if i % 4 == 0 else [],
+            "f": i / 7,
+            "ok": i % 2 == 0,
+            "none": None,
+        }
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("indent, separators", [(None, None), (None, (",", ":")), (2, None)])
+def test_large_arrays_parse_in_pieces_exactly(indent, separators):
+    # Arrays from 2 MiB go to orjson in pieces cut between records; a cut that
+    # lands in a string or a nested value fails to parse and the rest goes whole.
+    body = json.dumps(tricky_records(25_000), indent=indent, separators=separators).encode()
+    assert 2 << 20 < len(body) < 8 << 20
+    want = json.loads(body)
+    got = _core.loads(body)
+    assert len(got) == len(want) and got == want
+    assert [list(r) for r in got] == [list(r) for r in want]
+    body = b"\xef\xbb\xbf \n" + body + b"\n "  # a BOM and whitespace around it
+    assert _core.loads(body) == want
+
+
+def test_large_array_whose_first_cut_lands_in_a_string():
+    body = json.dumps([{"s": "}, {" * 100_000}, *tricky_records(20_000)]).encode()
+    assert len(body) > 2 << 20 and _core.loads(body) == json.loads(body)
+
+
+def test_large_array_that_orjson_refuses_or_that_is_bad():
+    records = tricky_records(25_000)
+    records[20_000]["f"] = math.nan  # orjson refuses NaN: jiter parses it all
+    body = json.dumps(records).encode()
+    got = _core.loads(body)
+    assert math.isnan(got[20_000].pop("f")) and records[20_000].pop("f") is not None
+    assert got == records
+    at = body.index(b'"w020000"')
+    bad = body[:at] + b"?" + body[at + 1 :]
+    with pytest.raises(json.JSONDecodeError) as want:
+        json.loads(bad)
+    with pytest.raises(petro.JSONDecodeError) as e:
+        _core.loads(bad)
+    assert e.value.pos == want.value.pos == at
+
+
 @pytest.mark.parametrize(
     "text",
     [b"[18446744073709551616]", b"[123456789012345678901234567890]",

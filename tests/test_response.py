@@ -124,6 +124,18 @@ def test_body_becomes_bytes_once(server):
     assert b._raw.content() is b._raw.content() and b.json() == [3]
 
 
+def test_large_json_array_in_a_response_reads_exactly(server):
+    # Arrays from 2 MiB are parsed in pieces (see test_json.py), from a response too.
+    from test_json import tricky_records
+
+    body = json.dumps(tricky_records(25_000), separators=(",", ":")).encode()
+    want = json.loads(body)
+    assert petro.post(server.url("/reflect"), data=body).json() == want
+    with petro.Session() as s:
+        (r,) = s.request_many([{"method": "POST", "url": server.url("/reflect"), "data": body}])
+    assert r.json() == want
+
+
 def test_big_ints_in_a_response_stay_exact(server):
     # Whether orjson may parse a body is decided as it arrives; 20+ digits go to jiter.
     body = b'{"id": 123456789012345678901234567890, "n": 1}'

@@ -472,6 +472,11 @@ fn parse<'py>(
     let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
     if orjson_ok.unwrap_or_else(|| orjson_can_parse(data)) {
         if let Some(f) = orjson_loads(py) {
+            if data.len() >= PIECES_FROM {
+                if let Some(v) = parse_in_pieces(py, f, data) {
+                    return Ok(v);
+                }
+            }
             let arg = match owner {
                 Some(b) if data.len() == whole => b.clone(),
                 _ => PyBytes::new(py, data),
@@ -500,6 +505,109 @@ fn parse<'py>(
     })
 }
 
+/// Arrays from this size up go to orjson in pieces of about `PIECE` bytes.
+/// orjson takes a pool of `len / 2 * 24` bytes for each call; past ~2.8 MB
+/// that is over the 32 MiB up to which glibc learns to keep freed blocks, so
+/// every such call maps fresh memory and faults in each page it touches:
+/// ~3,300 faults and a third of the time for a 5 MB body on the benchmark VM.
+/// A piece's pool (3 MB) is reused from call to call.
+const PIECES_FROM: usize = 2 << 20;
+const PIECE: usize = 256 << 10;
+
+/// Where to cut the JSON array `data` into pieces of about `piece` bytes, each
+/// of which parses on its own as `[` + piece + `]` (the last as `[` + piece:
+/// it keeps the array's own `]`). A cut goes after a `}` followed by `,` and
+/// then `{` (whitespace allowed), so in an array of objects it falls between
+/// two records. Nothing here knows whether that `}` ends a top-level element:
+/// it may sit in a string or in a nested value. A piece cut there is not JSON
+/// on its own (a string or a bracket left open), so its parse fails and the
+/// caller parses the rest in one go; pieces that all parse are exactly the
+/// array's elements, in order. None unless `data` is an array (after
+/// whitespace) with at least one cut.
+fn pieces(data: &[u8], piece: usize) -> Option<Vec<std::ops::Range<usize>>> {
+    let is_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let open = data.iter().position(|b| !is_ws(b))?;
+    if data[open] != b'[' {
+        return None;
+    }
+    // The first non-whitespace byte at or after `at`, if it is `want`.
+    let next_is = |at: usize, want: u8| {
+        let i = at + data.get(at..)?.iter().position(|b| !is_ws(b))?;
+        (data[i] == want).then_some(i)
+    };
+    let mut out = Vec::new();
+    let mut start = open + 1;
+    let mut from = start + piece;
+    while from < data.len() {
+        let Some(close) = data[from..]
+            .iter()
+            .position(|&b| b == b'}')
+            .map(|i| from + i)
+        else {
+            break;
+        };
+        match next_is(close + 1, b',').and_then(|comma| next_is(comma + 1, b'{')) {
+            Some(next) => {
+                out.push(start..close + 1);
+                start = next;
+                from = next + piece;
+            }
+            None => from = close + 1,
+        }
+    }
+    if out.is_empty() {
+        return None;
+    }
+    out.push(start..data.len());
+    Some(out)
+}
+
+/// `orjson.loads` (`f`) of the array `data`, piece by piece (see `pieces`),
+/// the pieces' lists joined into the first. None when `data` is not cut into
+/// pieces, or when the pieces cannot be parsed (bad JSON, or what orjson
+/// refuses): the caller then parses the whole as usual, which words the error.
+fn parse_in_pieces<'py>(
+    py: Python<'py>,
+    f: &Bound<'py, PyAny>,
+    data: &[u8],
+) -> Option<Bound<'py, PyAny>> {
+    let cuts = pieces(data, PIECE)?;
+    let last = cuts.len() - 1;
+    // `[` + text, and `]` unless the text is the array's tail.
+    let parse = |text: &[u8], tail: bool| -> Option<Bound<'py, PyList>> {
+        let n = text.len() + if tail { 1 } else { 2 };
+        let arg = PyBytes::new_with(py, n, |b| {
+            b[0] = b'[';
+            b[1..=text.len()].copy_from_slice(text);
+            if !tail {
+                b[n - 1] = b']';
+            }
+            Ok(())
+        })
+        .ok()?;
+        f.call1((arg,)).ok()?.cast_into::<PyList>().ok()
+    };
+    let mut out: Option<Bound<'py, PyList>> = None;
+    for (i, cut) in cuts.iter().enumerate() {
+        let (list, done) = match parse(&data[cut.clone()], i == last) {
+            Some(list) => (list, i == last),
+            // A cut inside a string or a nested value: the rest in one go.
+            None if i > 0 => (parse(&data[cut.start..], true)?, true),
+            None => return None,
+        };
+        match &out {
+            None => out = Some(list),
+            Some(o) => {
+                o.call_method1(pyo3::intern!(py, "extend"), (list,)).ok()?;
+            }
+        }
+        if done {
+            break;
+        }
+    }
+    out.map(Bound::into_any)
+}
+
 /// jiter reports byte offsets; json.JSONDecodeError wants character offsets.
 fn char_index(data: &[u8], byte_index: usize) -> usize {
     let end = byte_index.min(data.len());
@@ -508,7 +616,42 @@ fn char_index(data: &[u8], byte_index: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{long_digit_run, orjson_can_parse_body, Body, LONG_RUN};
+    use super::{long_digit_run, orjson_can_parse_body, pieces, Body, LONG_RUN};
+
+    /// Cuts fall after a `}` followed by `, {`, about `piece` bytes apart, and
+    /// the pieces with the text between them make up the array's inside.
+    #[test]
+    fn pieces_cut_between_records() {
+        let rec = |i: usize| format!("{{\"id\": {i}, \"s\": \"x}}, {{y\"}}");
+        let items: Vec<String> = (0..200).map(rec).collect();
+        let data = format!(" \n[{}]\n", items.join(",\n "));
+        let data = data.as_bytes();
+        let cuts = pieces(data, 300).unwrap_or_default();
+        assert!(cuts.len() > 5, "{} cuts", cuts.len());
+        let mut rebuilt = Vec::new();
+        for (i, c) in cuts.iter().enumerate() {
+            if i > 0 {
+                rebuilt.extend_from_slice(&data[cuts[i - 1].end..c.start]);
+                assert_eq!(data[c.start], b'{');
+            }
+            rebuilt.extend_from_slice(&data[c.clone()]);
+            if i + 1 < cuts.len() {
+                assert_eq!(data[c.end - 1], b'}');
+                assert!(c.len() >= 300);
+            }
+        }
+        assert_eq!(rebuilt, &data[3..]);
+        // The string's "}, {" is a candidate too: some cuts land inside it
+        // (the parse of such a piece fails; see `parse_in_pieces`).
+        assert!(cuts.iter().any(|c| data[c.start + 1] == b'y'));
+        // Not an array, or too short to cut: no pieces.
+        assert_eq!(pieces(b"{\"a\": [{}, {}]}", 1), None);
+        assert_eq!(pieces(b"[{}, {}]", 100), None);
+        assert_eq!(pieces(b"", 1), None);
+        assert_eq!(pieces(b"  ", 1), None);
+        assert_eq!(pieces(b"[1, 2, 3, 4]", 1), None);
+        assert_eq!(pieces(b"[{}, {}, {}]", 1), Some(vec![1..3, 5..7, 9..12]));
+    }
     use bytes::Bytes;
 
     /// The block-wise scan against the obvious byte-by-byte one.

@@ -355,6 +355,8 @@ impl Column {
             return None;
         };
         let all = std::str::from_utf8(&self.chars).ok()?;
+        // Whether any value has a `+` (for `date_like`): one pass over the text.
+        let plus = dated.is_some() && self.chars.contains(&b'+');
         let mut objs = Vec::with_capacity(ends.len());
         let mut start = 0;
         for (i, &end) in ends.iter().enumerate() {
@@ -364,8 +366,8 @@ impl Column {
                 NULL => py.None(),
                 MISSING => nan.clone_ref(py),
                 _ => {
-                    if let Some(d) = dated.as_deref_mut() {
-                        *d |= date_like(text.as_bytes());
+                    if let Some(d) = dated.as_deref_mut().filter(|d| !**d) {
+                        *d = date_like(text.as_bytes(), plus);
                     }
                     strs.get(py, text)
                 }
@@ -1303,19 +1305,58 @@ impl ArrowText {
 /// distinct value, unless the column turns out mostly unique (ids).
 struct StrCache {
     cache: AHashMap<Box<[u8]>, Py<PyAny>>,
+    /// The first few distinct values up to 16 bytes, compared as two words and
+    /// a length before the map is hashed: a column of a handful of values
+    /// (status, state, operator) is served from here. Emptied for good once a
+    /// column shows more distinct values than it holds.
+    few: Vec<(Word2, Py<PyAny>)>,
+    few_on: bool,
     caching: bool,
     /// Values looked up so far, and at the last check of how many were new.
     seen: usize,
     checked: (usize, usize),
 }
 
+/// A text of up to 16 bytes as two words and its length: equal exactly when
+/// the texts are (the words' bytes cover every byte of the text; for 9-16
+/// bytes the first and the last eight overlap, for 4-7 the first and last four).
+type Word2 = (u64, u64, usize);
+
+fn word2(b: &[u8]) -> Option<Word2> {
+    let w8 = |s: &[u8]| {
+        s.get(..8)
+            .and_then(|x| <[u8; 8]>::try_from(x).ok())
+            .map_or(0, u64::from_le_bytes)
+    };
+    let w4 = |s: &[u8]| {
+        s.get(..4)
+            .and_then(|x| <[u8; 4]>::try_from(x).ok())
+            .map_or(0, |a| u64::from(u32::from_le_bytes(a)))
+    };
+    let n = b.len();
+    match n {
+        0 => Some((0, 0, 0)),
+        1..=3 => {
+            let at = |i: usize| u64::from(b.get(i).copied().unwrap_or(0));
+            Some((at(0) | at(n / 2) << 8 | at(n - 1) << 16, 0, n))
+        }
+        4..=7 => Some((w4(b), w4(&b[n - 4..]), n)),
+        8..=16 => Some((w8(b), w8(&b[n - 8..]), n)),
+        _ => None,
+    }
+}
+
 impl StrCache {
     /// The first check of whether sharing pays, after this many values.
     const FIRST_CHECK: usize = 4096;
+    /// Distinct values kept in `few`.
+    const FEW: usize = 8;
 
     fn new() -> Self {
         StrCache {
             cache: AHashMap::new(),
+            few: Vec::new(),
+            few_on: true,
             caching: true,
             seen: 0,
             checked: (0, 0),
@@ -1325,6 +1366,16 @@ impl StrCache {
     fn get(&mut self, py: Python<'_>, s: &str) -> Py<PyAny> {
         if !self.caching || s.len() > 64 {
             return PyString::new(py, s).into_any().unbind();
+        }
+        let key = if self.few_on {
+            word2(s.as_bytes())
+        } else {
+            None
+        };
+        if let Some(k) = key {
+            if let Some((_, p)) = self.few.iter().find(|(w, _)| *w == k) {
+                return p.clone_ref(py);
+            }
         }
         self.seen += 1;
         if self.seen == Self::FIRST_CHECK.max(self.checked.0 * 2) {
@@ -1343,6 +1394,16 @@ impl StrCache {
         let p = PyString::new(py, s).into_any().unbind();
         if self.caching {
             self.cache.insert(s.as_bytes().into(), p.clone_ref(py));
+        }
+        match key {
+            Some(k) if self.few.len() < Self::FEW => self.few.push((k, p.clone_ref(py))),
+            _ if self.few_on => {
+                // More distinct values than `few` holds (or a long one): the
+                // map alone from now on.
+                self.few_on = false;
+                self.few = Vec::new();
+            }
+            _ => {}
         }
         p
     }
@@ -1592,9 +1653,14 @@ fn marks_utc(t: &[u8]) -> bool {
     t.ends_with(b"Z") || t.get(10..).is_some_and(|r| r.contains(&b'+'))
 }
 
-/// Whether `date_plan` could count `t` for dates or for UTC.
-fn date_like(t: &[u8]) -> bool {
-    parse_iso(t).is_some() || marks_utc(t)
+/// Whether `date_plan` could count `t` for dates or for UTC. `plus`: whether
+/// the text `t` comes from has a `+` anywhere (when not, none of its values
+/// needs searching for one). Most text fails the first bytes' tests at once.
+#[inline]
+fn date_like(t: &[u8], plus: bool) -> bool {
+    (t.len() >= 10 && t[4] == b'-' && t[7] == b'-' && parse_iso(t).is_some())
+        || t.ends_with(b"Z")
+        || (plus && marks_utc(t))
 }
 
 fn digits(s: &[u8]) -> Option<i64> {
@@ -1689,6 +1755,41 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `word2` tells texts of up to 16 bytes apart exactly: every pair of
+    /// texts over a small alphabet (zero bytes included) up to 5 bytes, and
+    /// texts of 6-16 bytes differing in one byte at each position.
+    #[test]
+    fn word2_is_exact() {
+        let alphabet = [0u8, b'a', b'b'];
+        let mut texts: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=5 {
+            let mut n = 0usize;
+            while n < 3usize.pow(len) {
+                let t = (0..len)
+                    .map(|i| alphabet[n / 3usize.pow(i) % 3])
+                    .collect::<Vec<u8>>();
+                texts.push(t);
+                n += 1;
+            }
+        }
+        for a in &texts {
+            for b in &texts {
+                assert_eq!(word2(a) == word2(b), a == b, "{a:?} {b:?}");
+            }
+        }
+        for len in 6..=16usize {
+            let base: Vec<u8> = (0..len).map(|i| b'a' + i as u8).collect();
+            assert_eq!(word2(&base), word2(&base.clone()));
+            for i in 0..len {
+                let mut t = base.clone();
+                t[i] = 0;
+                assert_ne!(word2(&t), word2(&base), "{len} {i}");
+                assert_ne!(word2(&base[..len - 1]), word2(&base));
+            }
+        }
+        assert_eq!(word2(&[b'x'; 17]), None);
+    }
 
     fn page(body: &[u8]) -> Page {
         parse_page(body).unwrap_or_else(|| unreachable!("not a page"))

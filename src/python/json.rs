@@ -620,6 +620,8 @@ fn char_index(data: &[u8], byte_index: usize) -> usize {
 mod tests {
     use super::{long_digit_run, orjson_can_parse_body, pieces, Body, LONG_RUN};
 
+    use bytes::Bytes;
+
     /// Cuts fall after a `}` followed by `, {`, about `piece` bytes apart, and
     /// the pieces with the text between them make up the array's inside.
     #[test]
@@ -654,7 +656,6 @@ mod tests {
         assert_eq!(pieces(b"[1, 2, 3, 4]", 1), None);
         assert_eq!(pieces(b"[{}, {}, {}]", 1), Some(vec![1..3, 5..7, 9..12]));
     }
-    use bytes::Bytes;
 
     /// The block-wise scan against the obvious byte-by-byte one.
     #[test]

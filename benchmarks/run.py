@@ -1,7 +1,8 @@
 """petro against its peers, side by side, in one run: ``python benchmarks/run.py [--quick] [--only W1,W2]``.
 
 Clients are interleaved round by round (shuffled with a fixed seed) in one process
-pinned to one CPU while the server runs pinned to the other. Every response is
+per workload, pinned to one CPU while the server runs pinned to the other; a workload
+whose process dies is retried once. Every response is
 validated outside the timed region. Results (markdown + raw JSON) go to
 ``benchmarks/results/``; targets print PASS/FAIL and only ``--strict`` turns a FAIL
 into a non-zero exit.
@@ -22,6 +23,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -517,6 +519,9 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     def add(wl: str, text: str, ok: bool | None, evidence: str) -> None:
         out.append({"workload": wl, "target": text, "status": {True: "PASS", False: "FAIL", None: "n/a"}[ok], "evidence": evidence})  # fmt: skip
 
+    for w, why in r.get("crashed", {}).items():
+        add(w, "the workload ran to its end", None,
+            f"its process crashed in both attempts ({why}); nothing to judge")  # fmt: skip
     if "W1" in r:
         res = r["W1"]["results"]
         pet = med(res, "petro")
@@ -772,33 +777,13 @@ def markdown(r: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- main
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="the quick profile (about a minute)")
-    ap.add_argument("--only", default="", help="comma-separated workloads: W1,W2,W3,W4,W5,W6,IDX")
-    ap.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
-    ap.add_argument("--out", default=str(HERE / "results"), help="results directory")
-    a = ap.parse_args()
-    profile = "quick" if a.quick else "full"
-    p = PROFILES[profile]
-    only = {w.strip().upper() for w in a.only.split(",") if w.strip()} or {
-        "W1", "W2", "W3", "W4", "W5", "W6", "IDX"}  # fmt: skip
+#: Workloads in the order they run; W1-W4 share the nginx files, W6 and IDX the emulator.
+ORDER = ("W1", "W2", "W4", "W3", "W5", "W6", "IDX")
 
-    import urllib3
 
-    if "future" in getattr(urllib3, "__file__", "") or urllib3.__version__.startswith("2.2"):
-        print(f"warning: urllib3 {urllib3.__version__} is urllib3-future, not urllib3; see "
-              "benchmarks/requirements.txt", file=sys.stderr)  # fmt: skip
-    if server.CLIENT_CPU is not None:
-        os.sched_setaffinity(0, {server.CLIENT_CPU})  # before any thread exists
-    r: dict[str, Any] = {
-        "profile": profile,
-        "params": p,
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(),
-        "versions": clients.versions(),
-    }
-    t_start = time.perf_counter()
+def run_parts(only: set[str], p: dict[str, Any]) -> dict[str, Any]:
+    """Run the workloads in ``only`` in this process; their results by key."""
+    r: dict[str, Any] = {}
     if only & {"W1", "W2", "W3", "W4"}:
         ng = server.Nginx()
         recs = ng.write_files({"wells-10k.json": 10_000, "wells-100k.json": 100_000})
@@ -834,6 +819,71 @@ def main() -> int:
             assert proc.stdin is not None
             proc.stdin.close()
             proc.wait(30)
+    return r
+
+
+def run_isolated(only: set[str], quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
+    """Each workload in a child process of its own (``--part``), so that a peer that
+    takes its process down (a native panic that aborts) costs that workload one retry,
+    not the run. Returns the results and, for workloads that crashed twice, why."""
+    r: dict[str, Any] = {}
+    crashed: dict[str, str] = {}
+    for w in (w for w in ORDER if w in only):
+        for attempt in (1, 2):
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp) / "part.json"
+                cmd = [sys.executable, str(Path(__file__).resolve()), "--part", w,
+                       "--part-out", str(out)] + (["--quick"] if quick else [])  # fmt: skip
+                rc = subprocess.run(cmd).returncode
+                if rc == 0 and out.exists():
+                    r.update(json.loads(out.read_text()))
+                    crashed.pop(w, None)
+                    break
+            why = f"its process exited with {rc} (signal {-rc})" if rc < 0 else f"exit {rc}"
+            crashed[w] = why
+            print(f"{w}: {why}; attempt {attempt} of 2", file=sys.stderr, flush=True)
+    return r, crashed
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="the quick profile (about a minute)")
+    ap.add_argument("--only", default="", help="comma-separated workloads: W1,W2,W3,W4,W5,W6,IDX")
+    ap.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
+    ap.add_argument("--out", default=str(HERE / "results"), help="results directory")
+    ap.add_argument("--part", help=argparse.SUPPRESS)  # one workload, in a child process
+    ap.add_argument("--part-out", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    profile = "quick" if a.quick else "full"
+    p = PROFILES[profile]
+    only = {w.strip().upper() for w in a.only.split(",") if w.strip()} or set(ORDER)
+
+    if a.part:
+        # The child pins itself (before any thread exists). The parent stays unpinned:
+        # `server` reads the CPUs it may use from this process's affinity on import.
+        if server.CLIENT_CPU is not None:
+            os.sched_setaffinity(0, {server.CLIENT_CPU})
+        part = run_parts({a.part}, p)
+        Path(a.part_out).write_text(json.dumps(part, default=str))
+        return 0
+
+    import urllib3
+
+    if "future" in getattr(urllib3, "__file__", "") or urllib3.__version__.startswith("2.2"):
+        print(f"warning: urllib3 {urllib3.__version__} is urllib3-future, not urllib3; see "
+              "benchmarks/requirements.txt", file=sys.stderr)  # fmt: skip
+    r: dict[str, Any] = {
+        "profile": profile,
+        "params": p,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "versions": clients.versions(),
+    }
+    t_start = time.perf_counter()
+    parts, crashed = run_isolated(only, a.quick)
+    r.update(parts)
+    if crashed:
+        r["crashed"] = crashed
     r["seconds"] = time.perf_counter() - t_start
     r["targets"] = targets(r)
     out = Path(a.out)
@@ -847,7 +897,7 @@ def main() -> int:
     failed = [t for t in r["targets"] if t["status"] == "FAIL"]
     for t in r["targets"]:
         print(f"{t['status']:4}  {t['workload']}: {t['target']} -- {t['evidence']}")
-    return 1 if (a.strict and failed) else 0
+    return 1 if (a.strict and (failed or crashed)) else 0
 
 
 if __name__ == "__main__":

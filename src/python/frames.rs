@@ -1308,9 +1308,8 @@ struct StrCache {
     /// The first few distinct values up to 16 bytes, compared as two words and
     /// a length before the map is hashed: a column of a handful of values
     /// (status, state, operator) is served from here. Emptied for good once a
-    /// column shows more distinct values than it holds.
-    few: Vec<(Word2, Py<PyAny>)>,
-    few_on: bool,
+    /// column shows more distinct values than it holds (None from then on).
+    few: Option<Vec<(Word2, Py<PyAny>)>>,
     caching: bool,
     /// Values looked up so far, and at the last check of how many were new.
     seen: usize,
@@ -1355,8 +1354,7 @@ impl StrCache {
     fn new() -> Self {
         StrCache {
             cache: AHashMap::new(),
-            few: Vec::new(),
-            few_on: true,
+            few: Some(Vec::new()),
             caching: true,
             seen: 0,
             checked: (0, 0),
@@ -1367,13 +1365,9 @@ impl StrCache {
         if !self.caching || s.len() > 64 {
             return PyString::new(py, s).into_any().unbind();
         }
-        let key = if self.few_on {
-            word2(s.as_bytes())
-        } else {
-            None
-        };
-        if let Some(k) = key {
-            if let Some((_, p)) = self.few.iter().find(|(w, _)| *w == k) {
+        let key = self.few.as_ref().and_then(|_| word2(s.as_bytes()));
+        if let (Some(k), Some(few)) = (key, &self.few) {
+            if let Some((_, p)) = few.iter().find(|(w, _)| *w == k) {
                 return p.clone_ref(py);
             }
         }
@@ -1395,15 +1389,11 @@ impl StrCache {
         if self.caching {
             self.cache.insert(s.as_bytes().into(), p.clone_ref(py));
         }
-        match key {
-            Some(k) if self.few.len() < Self::FEW => self.few.push((k, p.clone_ref(py))),
-            _ if self.few_on => {
-                // More distinct values than `few` holds (or a long one): the
-                // map alone from now on.
-                self.few_on = false;
-                self.few = Vec::new();
-            }
-            _ => {}
+        match (key, &mut self.few) {
+            (Some(k), Some(few)) if few.len() < Self::FEW => few.push((k, p.clone_ref(py))),
+            // More distinct values than `few` holds (or a long one): the map
+            // alone from now on.
+            (_, few) => *few = None,
         }
         p
     }

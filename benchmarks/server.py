@@ -84,8 +84,8 @@ http {{
 class Nginx:
     """nginx on a free loopback port, serving the benchmark's files.
 
-    Files: ``/api/reply.json`` (Basic auth; GET or POST), ``/wells-10k.json`` (~5 MB)
-    and ``/wells-100k.json`` (~54 MB).
+    Files: ``/api/reply.json`` (Basic auth; GET or POST), and those given to
+    ``write_files`` (the suite's: ``/wells-10k.json``, ~5 MB; ``/wells-100k.json``, ~54 MB).
     """
 
     def __init__(self) -> None:
